@@ -1,0 +1,254 @@
+"""Read one cell value as what it means (a count, baht, a month, a district), or say in Thai why not.
+
+Pure. Every reader returns either a value or a ``Problem`` and never raises, whatever the cell holds:
+a bad cell is data, reported with the row, never the end of a run.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import TypeVar
+
+from otop_sync.config import District
+from otop_sync.periods import BANGKOK, BE_OFFSET, THAI_MONTHS, THAI_MONTHS_SHORT, Month, Quarter, to_bangkok
+
+AnyDate = TypeVar("AnyDate", date, datetime)
+
+
+@dataclass(frozen=True)
+class Formula:
+    """A cell that holds a formula rather than a value the officer typed."""
+
+    text: str
+
+
+CellValue = str | int | float | Decimal | datetime | date | bool | Formula | None
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Why a cell cannot be used, in Thai, ready for the coordinator."""
+
+    reason: str
+
+
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
+_TO_ARABIC = str.maketrans("๐๑๒๓๔๕๖๗๘๙", "0123456789")
+_UNIT_WORDS = ("บาท", "ผลิตภัณฑ์", "รายการ", "ชิ้น", "฿")
+_DECIMAL = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
+_SHEETS_EPOCH = datetime(1899, 12, 30, tzinfo=BANGKOK)
+_LAST_SERIAL = 2958465  # 31/12/9999
+_TEXT_TIMESTAMP = re.compile(
+    r"^(\d{1,2})/(\d{1,2})/(\d{4})(?:[ T,]+(\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?)?$"
+)
+
+
+def clean_text(value: str) -> str:
+    """Trim, fold runs of white space, drop zero-width characters, turn Thai digits into Arabic ones."""
+    text = unicodedata.normalize("NFC", value).translate(_INVISIBLE).translate(_TO_ARABIC)
+    return " ".join(text.split())
+
+
+def display(value: CellValue) -> str:
+    """The cell as the officer would recognise it, for messages and the problems tab."""
+    if value is None:
+        return ""
+    if isinstance(value, Formula):
+        return value.text
+    if isinstance(value, datetime | date):
+        return value.isoformat(sep=" ") if isinstance(value, datetime) else value.isoformat()
+    return str(value)
+
+
+def is_blank(value: CellValue) -> bool:
+    return value is None or (isinstance(value, str) and not clean_text(value))
+
+
+def _quoted(value: CellValue) -> str:
+    return f"“{display(value)}”"
+
+
+def read_decimal(value: CellValue, label: str) -> Decimal | Problem:
+    """A number of baht or products: numbers, or text with separators, spaces, Thai digits and a unit."""
+    if is_blank(value):
+        return Problem(f"{label}ว่าง")
+    if isinstance(value, Formula):
+        return Problem(f"{label}เป็นสูตรคำนวณ ไม่ใช่ค่าที่กรอก ({_quoted(value)})")
+    if isinstance(value, bool | datetime | date):
+        return Problem(f"{label}ไม่ใช่ตัวเลข ({_quoted(value)})")
+    number: Decimal | None
+    if isinstance(value, int):
+        number = Decimal(value)
+    elif isinstance(value, float):
+        # repr() is the shortest text that reads back as the same float: 0.1, not 0.1000000000000000055.
+        number = Decimal(repr(value))
+    elif isinstance(value, Decimal):
+        number = value
+    else:
+        number = _decimal_from_text(str(value))
+    if number is None or not number.is_finite():
+        return Problem(f"{label}ไม่ใช่ตัวเลข ({_quoted(value)})")
+    if number < 0:
+        return Problem(f"{label}ติดลบ ({display(value)})")
+    return number
+
+
+def _decimal_from_text(text: str) -> Decimal | None:
+    compact = clean_text(text)
+    for word in _UNIT_WORDS:
+        compact = compact.replace(word, "")
+    compact = compact.replace(",", "").replace(" ", "")
+    if not _DECIMAL.match(compact):
+        return None
+    try:
+        return Decimal(compact)
+    except InvalidOperation:
+        return None
+
+
+def read_count(value: CellValue, label: str) -> int | Problem:
+    number = read_decimal(value, label)
+    if isinstance(number, Problem):
+        return number
+    if number != number.to_integral_value():
+        return Problem(f"{label}ไม่เป็นจำนวนเต็ม ({display(value)})")
+    return int(number)
+
+
+def read_timestamp(value: CellValue) -> datetime | Problem:
+    """A sheet serial number, a date cell, or "d/m/yyyy H:MM:SS" (B.E. above 2400), in Bangkok time."""
+    problem = Problem(f"ประทับเวลาอ่านไม่ได้ ({_quoted(value)})")
+    try:
+        if isinstance(value, bool) or value is None or isinstance(value, Formula):
+            return problem
+        if isinstance(value, datetime):
+            return to_bangkok(_ce(value))
+        if isinstance(value, date):
+            return datetime.combine(_ce(value), time(0), tzinfo=BANGKOK)
+        if isinstance(value, int | float | Decimal):
+            return _from_serial(float(value)) or problem
+        return _timestamp_from_text(clean_text(value)) or problem
+    except (ValueError, OverflowError, ArithmeticError):
+        return problem
+
+
+def _ce(moment: AnyDate) -> AnyDate:
+    # A date cell typed with a B.E. year (2567) is a C.E. date 543 years in the future.
+    return moment.replace(year=moment.year - BE_OFFSET) if moment.year > 2400 else moment
+
+
+def _from_serial(days: float) -> datetime | None:
+    if not 1 <= days <= _LAST_SERIAL:
+        return None
+    # Sheets serials are days since 1899-12-30 in the spreadsheet's time zone (Bangkok);
+    # rounded to the second because a float day cannot hold seconds exactly.
+    local = _SHEETS_EPOCH.replace(tzinfo=None) + timedelta(seconds=round(days * 86400))
+    return local.replace(tzinfo=BANGKOK)
+
+
+def _timestamp_from_text(text: str) -> datetime | None:
+    found = _TEXT_TIMESTAMP.match(text)
+    if found:
+        day, month, year, hour, minute, second = (int(g) if g else 0 for g in found.groups())
+        if year > 2400:
+            year -= BE_OFFSET
+        return datetime(year, month, day, hour, minute, second, tzinfo=BANGKOK)
+    try:
+        return to_bangkok(_ce(datetime.fromisoformat(text)))
+    except ValueError:
+        return None
+
+
+def _month_names() -> dict[str, int]:
+    names: dict[str, int] = {}
+    for number, (full, short) in enumerate(zip(THAI_MONTHS, THAI_MONTHS_SHORT, strict=True), start=1):
+        names[full] = names[short] = names[short.replace(".", "")] = number
+    return names
+
+
+_MONTH_NAMES = _month_names()
+_NAMED_MONTH = re.compile(r"^(?:เดือน)?\s*(\D+?)\s*(\d{2}|\d{4})$")
+_NUMERIC_MONTH = re.compile(r"^(\d{1,2})\s*[/.-]\s*(\d{2}|\d{4})$")
+_ISO_MONTH = re.compile(r"^(\d{4})\s*[-/]\s*(\d{1,2})$")
+_QUARTER_TEXT = re.compile(r"^(?:ไตรมาส(?:ที่)?|Q)\s*([1-4])\s*/\s*(\d{2}|\d{4})$", re.IGNORECASE)
+
+
+def _year(text: str) -> int | None:
+    """A C.E. year from "2567", "67" (B.E. short form, as Thai officers write it) or "2024"."""
+    year = int(text)
+    if len(text) == 2:
+        return 2500 + year - BE_OFFSET
+    if year > 2400:
+        return year - BE_OFFSET
+    return year if 1900 <= year <= 2200 else None
+
+
+def read_month(value: CellValue) -> Month | Problem:
+    """ "สิงหาคม 2567", "ส.ค. 2567", "ส.ค. 67", "8/2567", "2024-08", or a date cell."""
+    problem = Problem(f"เดือนที่รายงานอ่านไม่ได้ ({_quoted(value)})")
+    if isinstance(value, datetime | date):
+        return Month.of(_ce(value))
+    if not isinstance(value, str):
+        return problem
+    text = clean_text(value)
+    year_text, number = _split_month(text)
+    if year_text is None or number is None or not 1 <= number <= 12:
+        return problem
+    year = _year(year_text)
+    return problem if year is None else Month(year, number)
+
+
+def _split_month(text: str) -> tuple[str | None, int | None]:
+    if found := _ISO_MONTH.match(text):
+        return found[1], int(found[2])
+    if found := _NUMERIC_MONTH.match(text):
+        return found[2], int(found[1])
+    if found := _NAMED_MONTH.match(text):
+        name = found[1].strip()
+        return found[2], _MONTH_NAMES.get(name, _MONTH_NAMES.get(name.replace(" ", "")))
+    return None, None
+
+
+def read_period(value: CellValue) -> Month | Quarter | Problem:
+    """A base-year period: a month, or a whole quarter written "ไตรมาส 4/2566"."""
+    if isinstance(value, str) and (found := _QUARTER_TEXT.match(clean_text(value))):
+        year = _year(found[2])
+        if year is not None:
+            return Quarter(year + BE_OFFSET, int(found[1]))
+    month = read_month(value)
+    if isinstance(month, Problem):
+        return Problem(f"เดือนอ่านไม่ได้ ({_quoted(value)})")
+    return month
+
+
+class DistrictNames:
+    """Recognises a district however an officer wrote it."""
+
+    _PREFIXES = ("อำเภอ", "อ.")
+
+    def __init__(self, districts: Iterable[District]) -> None:
+        self._by_name: dict[str, District] = {}
+        for district in districts:
+            for spelling in (district.code, district.name, *district.aliases):
+                self._by_name[self._fold(spelling)] = district
+
+    @classmethod
+    def _fold(cls, text: str) -> str:
+        folded = clean_text(text)
+        for prefix in cls._PREFIXES:
+            if folded.startswith(prefix):
+                folded = folded[len(prefix) :]
+                break
+        return "".join(folded.split()).casefold()
+
+    def read(self, value: CellValue) -> District | Problem:
+        if is_blank(value):
+            return Problem("ไม่ได้ระบุอำเภอ")
+        if isinstance(value, str) and (district := self._by_name.get(self._fold(value))):
+            return district
+        return Problem(f"ไม่รู้จักอำเภอ {_quoted(value)}")

@@ -1,0 +1,158 @@
+"""``otop-sync``: parse the options, call the use case, turn errors into one line and an exit status."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from otop_sync.config import Config
+from otop_sync.demo import DEMO_AS_OF, demo_tabs
+from otop_sync.errors import OtopSyncError, UsageError
+from otop_sync.outcome import Outcome, as_json
+from otop_sync.periods import BANGKOK, Quarter, to_bangkok
+from otop_sync.settings import config_dir, load_config
+from otop_sync.sources.workbook import WorkbookSource, write_new_workbook
+from otop_sync.sync import Source, sync
+from otop_sync.tables import grade_text, needs_text, rounded
+
+DEMO_WORKBOOK = Path("otop-sync-demo.xlsx")
+log = logging.getLogger("otop_sync")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="otop-sync: %(message)s", stream=sys.stderr)
+    try:
+        return int(args.command(args))
+    except OtopSyncError as exc:
+        print(f"otop-sync: error: {exc}", file=sys.stderr)
+        return 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", metavar="DIR", help="the province's configuration folder "
+                        "(default: $OTOP_SYNC_CONFIG, else the one shipped with otop_sync)")  # fmt: skip
+    parser = argparse.ArgumentParser(
+        prog="otop-sync",
+        description="Grade the districts' OTOP mission reports and write the results to the spreadsheet.",
+    )
+    commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
+
+    run = commands.add_parser("run", parents=[common], help="one sync: read, validate, grade, write the tabs")
+    source = run.add_mutually_exclusive_group()
+    source.add_argument("--workbook", metavar="PATH", type=Path, help="a local .xlsx workbook")
+    source.add_argument("--spreadsheet", metavar="KEY", help="a Google Sheet, by its key")
+    run.add_argument("--as-of", metavar="DATETIME", type=_as_of,
+                     help="grade as if it were then (ISO 8601; Asia/Bangkok without an offset; "
+                     "default now)")  # fmt: skip
+    run.add_argument("--quarter", metavar="2567Q4", type=_quarter,
+                     help="the quarter to summarise (default: the quarter of the as-of date)")  # fmt: skip
+    run.add_argument("--regrade", action="store_true",
+                     help="recompute every quarter in the responses, not only the current one")  # fmt: skip
+    run.add_argument("--dry-run", action="store_true", help="compute and report, write nothing")
+    run.add_argument("--json", action="store_true", help="print the result as JSON on standard output")
+    run.set_defaults(command=_run)
+
+    demo = commands.add_parser("demo", parents=[common], help="write a sample workbook to try otop_sync on")
+    demo.add_argument("--output", metavar="PATH", type=Path, default=DEMO_WORKBOOK,
+                      help=f"where to write it (default: {DEMO_WORKBOOK})")  # fmt: skip
+    demo.add_argument("--force", action="store_true", help="overwrite an existing file")
+    demo.set_defaults(command=_demo)
+    return parser
+
+
+def _as_of(text: str) -> datetime:
+    try:
+        return to_bangkok(datetime.fromisoformat(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an ISO 8601 date-time, like 2024-09-16T08:00"
+        ) from None
+
+
+def _quarter(text: str) -> Quarter:
+    try:
+        return Quarter.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+@dataclass(frozen=True)
+class _Plan:
+    source: Source
+    as_of: datetime
+
+
+def _plan(args: argparse.Namespace, config: Config, now: datetime) -> _Plan:
+    """Which spreadsheet to use, and "now": the demo workbook, when nothing else is named, is graded as
+    of the morning after its quarter's last deadline unless --as-of says otherwise."""
+    key = args.spreadsheet or (None if args.workbook else config.province.spreadsheet_key)
+    if key:
+        raise UsageError("Google Sheets is not supported by this version yet; use --workbook PATH")
+    if args.workbook:
+        return _Plan(WorkbookSource(args.workbook), args.as_of or now)
+    if config.province.workbook:
+        return _Plan(WorkbookSource(Path(config.province.workbook)), args.as_of or now)
+    if not DEMO_WORKBOOK.exists():
+        write_new_workbook(DEMO_WORKBOOK, demo_tabs())
+        log.info("no workbook or spreadsheet configured: wrote the demo workbook %s", DEMO_WORKBOOK)
+    else:
+        log.info("no workbook or spreadsheet configured: using the demo workbook %s", DEMO_WORKBOOK)
+    if args.as_of is None:
+        log.info("grading the demo as of %s (use --as-of to change)", DEMO_AS_OF.isoformat())
+    return _Plan(WorkbookSource(DEMO_WORKBOOK), args.as_of or DEMO_AS_OF)
+
+
+def _run(args: argparse.Namespace) -> int:
+    config = load_config(config_dir(args.config))
+    now = datetime.now(BANGKOK)
+    plan = _plan(args, config, now)
+    outcome = sync(
+        plan.source, config=config, as_of=plan.as_of, computed_at=now, quarter=args.quarter,
+        regrade=args.regrade, dry_run=args.dry_run,
+    )  # fmt: skip
+    if args.json:
+        json.dump(as_json(outcome), sys.stdout, ensure_ascii=False, indent=2)
+        sys.stdout.write("\n")
+    else:
+        _print_summary(outcome)
+    return 0
+
+
+def _print_summary(outcome: Outcome) -> None:
+    rows = outcome.rows
+    print(f"{outcome.quarter.label} ({outcome.quarter.code}) as of {outcome.as_of.isoformat()}")
+    print(f"rows read {rows.read}: used {rows.used}, superseded {rows.superseded}, rejected {rows.rejected}; "
+          f"flagged {len(outcome.flags)}")  # fmt: skip
+    for result in outcome.districts:
+        growth = rounded(result.growth_pct)
+        growth_text = f"{growth:+.2f}%" if growth is not None else "-"
+        products = result.report.new_products if result.report else "-"
+        print(f"  {result.district.code} {result.district.name:<14} {grade_text(result):<12} "
+              f"products {products!s:>3}  growth {growth_text:>9}  {needs_text(result)}")  # fmt: skip
+    for change in outcome.changes:
+        print(
+            f"grade changed: {change.code} {change.name} {change.quarter}: {change.before} -> {change.after}"
+        )
+    print("dry run: nothing written" if outcome.dry_run else "tabs written")
+
+
+def _demo(args: argparse.Namespace) -> int:
+    path: Path = args.output
+    if path.exists() and not args.force:
+        raise UsageError(f"{path} exists; pass --force to overwrite it")
+    write_new_workbook(path, demo_tabs())
+    print(f"wrote {path}: try `otop-sync run --workbook {path} --as-of {DEMO_AS_OF.isoformat()}`")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,129 @@
+"""What one sync found, and its JSON form (the ``--json`` object of SPEC.md)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from otop_sync.grading import DistrictResult, Flag, Status
+from otop_sync.periods import Quarter
+from otop_sync.responses import Rejection
+
+
+@dataclass(frozen=True)
+class RowCounts:
+    """Rows of the responses tab submitted by "now": read = used + superseded + rejected, always."""
+
+    used: int
+    superseded: int
+    rejected: int
+
+    @property
+    def read(self) -> int:
+        return self.used + self.superseded + self.rejected
+
+
+@dataclass(frozen=True)
+class GradeChange:
+    code: str
+    name: str
+    quarter: str
+    before: str
+    after: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    quarter: Quarter
+    as_of: datetime
+    computed_at: datetime
+    regrade: bool
+    dry_run: bool
+    rows: RowCounts
+    districts: tuple[DistrictResult, ...]  # the quarter asked for, one per configured district
+    every_quarter: tuple[DistrictResult, ...]
+    rejections: tuple[Rejection, ...]
+    base_problems: tuple[Rejection, ...]
+    flags: tuple[Flag, ...]
+    changes: tuple[GradeChange, ...]
+
+
+def _number(value: Decimal | None) -> float | None:
+    # JSON has one number type; a float carries 17 significant digits, all a baht or a percent needs.
+    return None if value is None else float(value)
+
+
+def district_json(result: DistrictResult) -> dict[str, Any]:
+    report, base, next_ = result.report, result.base, result.next_grade
+    reported = report is not None and result.status is not Status.NOT_REPORTED
+    return {
+        "code": result.district.code,
+        "name": result.district.name,
+        "quarter": result.quarter.code,
+        "status": result.status.value,
+        "grade": result.grade.value if result.grade else None,
+        "products_grade": result.products_level.value if result.products_level else None,
+        "sales_grade": result.growth_level.value if result.growth_level else None,
+        "latest_month": report.month.iso if report and reported else None,
+        "row": report.row if report else None,
+        "new_products": report.new_products if report else None,
+        "sales": _number(report.sales) if report else None,
+        "base_sales": _number(base.sales) if base else None,
+        "base_months": [m.iso for m in base.months] if base else None,
+        "base_whole_quarter_instead": base.whole_quarter_instead if base else None,
+        "growth_pct": _number(result.growth_pct),
+        "rounds": [
+            {
+                "month": r.month.iso,
+                "due": r.due.isoformat(),
+                "timeliness": r.timeliness.value,
+                "days_late": r.days_late,
+            }
+            for r in result.rounds
+        ],
+        "next_grade": None
+        if next_ is None
+        else {
+            "grade": next_.grade.value,
+            "products_needed": next_.products_needed,
+            "sales_needed": _number(next_.sales_needed),
+            "growth_points_needed": _number(next_.growth_points_needed),
+        },
+        "notes": list(result.notes),
+    }
+
+
+def _rejection_json(rejection: Rejection) -> dict[str, Any]:
+    return {
+        "row": rejection.row,
+        "district": rejection.district_as_written,
+        "reasons": list(rejection.reasons),
+    }
+
+
+def as_json(outcome: Outcome) -> dict[str, Any]:
+    rows = outcome.rows
+    return {
+        "quarter": outcome.quarter.code,
+        "quarter_label": outcome.quarter.label,
+        "as_of": outcome.as_of.isoformat(),
+        "computed_at": outcome.computed_at.isoformat(),
+        "regrade": outcome.regrade,
+        "dry_run": outcome.dry_run,
+        "rows": {
+            "read": rows.read,
+            "used": rows.used,
+            "superseded": rows.superseded,
+            "rejected": rows.rejected,
+        },
+        "districts": [district_json(r) for r in outcome.districts],
+        "rejected": [_rejection_json(r) for r in outcome.rejections],
+        "flagged": [{"row": f.row, "district": f.district.name, "reason": f.reason} for f in outcome.flags],
+        "base_year_problems": [_rejection_json(r) for r in outcome.base_problems],
+        "grade_changes": [
+            {"code": c.code, "name": c.name, "quarter": c.quarter, "before": c.before, "after": c.after}
+            for c in outcome.changes
+        ],
+    }

@@ -1,0 +1,169 @@
+"""Thai fiscal months and quarters, Buddhist-Era labels and report deadlines.
+
+Pure: standard library only, no clock. The Thai fiscal year FY (B.E.) runs from 1 October of B.E. FY-1
+to 30 September of B.E. FY; B.E. = C.E. + 543.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+BANGKOK = ZoneInfo("Asia/Bangkok")
+BE_OFFSET = 543
+
+THAI_MONTHS = (
+    "มกราคม", "กุมภาพันธ์", "มีนาคม", "เมษายน", "พฤษภาคม", "มิถุนายน",
+    "กรกฎาคม", "สิงหาคม", "กันยายน", "ตุลาคม", "พฤศจิกายน", "ธันวาคม",
+)  # fmt: skip
+THAI_MONTHS_SHORT = (
+    "ม.ค.", "ก.พ.", "มี.ค.", "เม.ย.", "พ.ค.", "มิ.ย.",
+    "ก.ค.", "ส.ค.", "ก.ย.", "ต.ค.", "พ.ย.", "ธ.ค.",
+)  # fmt: skip
+
+_THAI_DIGITS = str.maketrans("0123456789", "๐๑๒๓๔๕๖๗๘๙")
+_QUARTER_CODE = re.compile(r"^\s*(\d{4})\s*[Qq]\s*([1-4])\s*$")
+_QUARTER_LABEL = re.compile(r"^ไตรมาส ([1-4])/(\d{4})$")
+
+
+@dataclass(frozen=True, order=True)
+class Month:
+    """A calendar month, stored in C.E."""
+
+    year: int
+    month: int
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.month <= 12:
+            raise ValueError(f"month {self.month} is not 1..12")
+
+    @classmethod
+    def of(cls, day: date) -> Month:
+        return cls(day.year, day.month)
+
+    @property
+    def be_year(self) -> int:
+        return self.year + BE_OFFSET
+
+    @property
+    def iso(self) -> str:
+        """ "2024-08": the form the JSON uses."""
+        return f"{self.year:04d}-{self.month:02d}"
+
+    @property
+    def label(self) -> str:
+        """ "ส.ค. 2567": the form a Thai reader sees."""
+        return f"{THAI_MONTHS_SHORT[self.month - 1]} {self.be_year}"
+
+    @property
+    def first_day(self) -> date:
+        return date(self.year, self.month, 1)
+
+    @property
+    def quarter(self) -> Quarter:
+        return Quarter.of(self)
+
+    def shift(self, months: int) -> Month:
+        index = self.year * 12 + self.month - 1 + months
+        return Month(index // 12, index % 12 + 1)
+
+    def months_since(self, earlier: Month) -> int:
+        return (self.year - earlier.year) * 12 + self.month - earlier.month
+
+
+@dataclass(frozen=True, order=True)
+class Quarter:
+    """A Thai fiscal quarter: fiscal year in B.E. and number 1..4 (Q1 = Oct-Dec)."""
+
+    fiscal_year: int
+    number: int
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.number <= 4:
+            raise ValueError(f"quarter {self.number} is not 1..4")
+
+    @classmethod
+    def of(cls, month: Month) -> Quarter:
+        if month.month >= 10:
+            return cls(month.be_year + 1, 1)
+        return cls(month.be_year, (month.month - 1) // 3 + 2)
+
+    @classmethod
+    def parse(cls, text: str) -> Quarter:
+        """Read "2567Q4" (B.E. fiscal year, quarter number)."""
+        found = _QUARTER_CODE.match(text)
+        if not found:
+            raise ValueError(f"{text!r} is not a quarter like 2567Q4")
+        return cls(int(found[1]), int(found[2]))
+
+    @classmethod
+    def from_label(cls, text: str) -> Quarter | None:
+        """Read back a label written by `label`; None when it is not one."""
+        found = _QUARTER_LABEL.match(text)
+        return cls(int(found[2]), int(found[1])) if found else None
+
+    @property
+    def code(self) -> str:
+        return f"{self.fiscal_year}Q{self.number}"
+
+    @property
+    def label(self) -> str:
+        return f"ไตรมาส {self.number}/{self.fiscal_year}"
+
+    @property
+    def months(self) -> tuple[Month, Month, Month]:
+        first = Month(self.fiscal_year - BE_OFFSET - 1, 10).shift(3 * (self.number - 1))
+        return (first, first.shift(1), first.shift(2))
+
+    def same_quarter_years_before(self, years: int) -> Quarter:
+        return Quarter(self.fiscal_year - years, self.number)
+
+
+def to_bangkok(moment: datetime) -> datetime:
+    """An aware datetime in Bangkok time; a naive one is taken to be Bangkok time already."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=BANGKOK)
+    return moment.astimezone(BANGKOK)
+
+
+def deadline(month: Month, *, due_day: int, month_offset: int = 0) -> datetime:
+    """The last second (Bangkok) on which the report of `month` is on time.
+
+    The due day is clamped to the month's length, so a due day of 31 means "the last day".
+    """
+    due_month = month.shift(month_offset)
+    last_day = calendar.monthrange(due_month.year, due_month.month)[1]
+    day = date(due_month.year, due_month.month, min(due_day, last_day))
+    return datetime.combine(day, time(23, 59, 59), tzinfo=BANGKOK)
+
+
+def days_late(submitted: datetime, due: datetime) -> int:
+    """Calendar days after the due day, in Bangkok: 00:00:01 on the 16th is one day late."""
+    return (to_bangkok(submitted).date() - to_bangkok(due).date()).days
+
+
+def thai_digits(text: str) -> str:
+    return text.translate(_THAI_DIGITS)
+
+
+def format_be_datetime(moment: datetime) -> str:
+    """ "16/09/2567 08:00:00": Bangkok time with a B.E. year."""
+    local = to_bangkok(moment)
+    return f"{local.day:02d}/{local.month:02d}/{local.year + BE_OFFSET} {local:%H:%M:%S}"
+
+
+def format_thai_date(day: date, *, thai_numerals: bool = True) -> str:
+    """Official style: "๑๓ กันยายน ๒๕๖๗"."""
+    text = f"{day.day} {THAI_MONTHS[day.month - 1]} {day.year + BE_OFFSET}"
+    return thai_digits(text) if thai_numerals else text
+
+
+def start_of(month: Month) -> datetime:
+    return datetime.combine(month.first_day, time(0), tzinfo=BANGKOK)
+
+
+def end_of(month: Month) -> datetime:
+    return start_of(month.shift(1)) - timedelta(microseconds=1)

@@ -1,0 +1,207 @@
+"""Turn the rows of the responses and base-year tabs into typed reports, or rejections with reasons.
+
+Pure: the tabs arrive as cell values (see ``sources``), "now" is passed in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from otop_sync.cells import (
+    CellValue,
+    DistrictNames,
+    Problem,
+    clean_text,
+    display,
+    is_blank,
+    read_count,
+    read_decimal,
+    read_month,
+    read_period,
+    read_timestamp,
+)
+from otop_sync.config import BASE_FIELDS, REQUIRED_FIELDS, District, Form
+from otop_sync.errors import LayoutError
+from otop_sync.periods import Month, Quarter
+
+HEADER_ROW = 1
+
+
+@dataclass(frozen=True)
+class Tab:
+    """A tab as cell values; ``rows[0]`` is the header, so sheet row n is ``rows[n - 1]``."""
+
+    title: str
+    rows: tuple[tuple[CellValue, ...], ...]
+
+
+@dataclass(frozen=True)
+class Report:
+    """A valid response row."""
+
+    row: int
+    submitted: datetime
+    district: District
+    month: Month
+    new_products: int
+    sales: Decimal
+    reporter: str = ""
+    phone: str = ""
+    remarks: str = ""
+
+    @property
+    def quarter(self) -> Quarter:
+        return self.month.quarter
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """A row left out, with its sheet row number and every reason, in Thai."""
+
+    row: int
+    district_as_written: str
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Responses:
+    reports: tuple[Report, ...]
+    rejections: tuple[Rejection, ...]
+
+    @property
+    def rows_read(self) -> int:
+        return len(self.reports) + len(self.rejections)
+
+
+@dataclass(frozen=True)
+class BaseYear:
+    """Base-year sales by district code and month, and whole-quarter totals where that is all there is."""
+
+    monthly: Mapping[tuple[str, Month], Decimal]
+    quarterly: Mapping[tuple[str, Quarter], Decimal]
+    problems: tuple[Rejection, ...]
+
+
+def locate_columns(
+    tab: Tab, titles: Mapping[str, tuple[str, ...]], required: Sequence[str]
+) -> dict[str, int]:
+    """The column index of each field, by its question title; a missing required one is a LayoutError."""
+    header = [clean_text(v) if isinstance(v, str) else "" for v in (tab.rows[0] if tab.rows else ())]
+    found: dict[str, int] = {}
+    for field, candidates in titles.items():
+        for title in candidates:
+            if clean_text(title) in header:
+                found[field] = header.index(clean_text(title))
+                break
+        else:
+            if field in required:
+                raise LayoutError(
+                    f"tab {tab.title!r} has no column {candidates[0]!r} (row 1 holds the titles)"
+                )
+    return found
+
+
+def _cell(row: Sequence[CellValue], index: int | None) -> CellValue:
+    # The Sheets API drops trailing empty cells, so rows are ragged.
+    return row[index] if index is not None and index < len(row) else None
+
+
+def read_responses(tab: Tab, *, form: Form, districts: DistrictNames, as_of: datetime) -> Responses:
+    """Every non-empty row submitted by `as_of`, as a Report or a Rejection (never dropped silently).
+
+    A row whose timestamp cannot be read counts as read, and is rejected.
+    """
+    columns = locate_columns(tab, form.columns, REQUIRED_FIELDS)
+    reports: list[Report] = []
+    rejections: list[Rejection] = []
+    for number, row in enumerate(tab.rows[HEADER_ROW:], start=HEADER_ROW + 1):
+        if all(is_blank(value) for value in row):
+            continue
+        submitted = read_timestamp(_cell(row, columns["timestamp"]))
+        if isinstance(submitted, datetime) and submitted > as_of:
+            continue
+        outcome = _read_row(number, row, columns, submitted, districts, as_of)
+        (reports if isinstance(outcome, Report) else rejections).append(outcome)  # type: ignore[arg-type]
+    return Responses(tuple(reports), tuple(rejections))
+
+
+def _read_row(
+    number: int,
+    row: Sequence[CellValue],
+    columns: Mapping[str, int],
+    submitted: datetime | Problem,
+    districts: DistrictNames,
+    as_of: datetime,
+) -> Report | Rejection:
+    district_cell = _cell(row, columns["district"])
+    district = districts.read(district_cell)
+    month = read_month(_cell(row, columns["month"]))
+    products = read_count(_cell(row, columns["new_products"]), "จำนวนผลิตภัณฑ์")
+    sales = read_decimal(_cell(row, columns["sales"]), "ยอดจำหน่าย")
+    problems = [v for v in (submitted, district, month, products, sales) if isinstance(v, Problem)]
+    if isinstance(month, Month):
+        problems.extend(_month_problems(month, submitted, as_of))
+    if problems:
+        return Rejection(number, clean_text(display(district_cell)), tuple(p.reason for p in problems))
+    # No problem means every reader returned a value; the asserts only tell the type checker.
+    assert isinstance(submitted, datetime)
+    assert isinstance(district, District)
+    assert isinstance(month, Month)
+    assert isinstance(products, int)
+    assert isinstance(sales, Decimal)
+    return Report(
+        row=number,
+        submitted=submitted,
+        district=district,
+        month=month,
+        new_products=products,
+        sales=sales,
+        reporter=clean_text(display(_cell(row, columns.get("reporter")))),
+        # Kept as text: a telephone number's leading zero matters.
+        phone=clean_text(display(_cell(row, columns.get("phone")))),
+        remarks=display(_cell(row, columns.get("remarks"))).strip(),
+    )
+
+
+def _month_problems(month: Month, submitted: datetime | Problem, as_of: datetime) -> list[Problem]:
+    if month > Month.of(as_of):
+        return [Problem(f"เดือนที่รายงาน ({month.label}) ยังมาไม่ถึง")]
+    if isinstance(submitted, datetime) and month > Month.of(submitted):
+        return [Problem(f"เดือนที่รายงาน ({month.label}) อยู่หลังเดือนที่ส่งรายงาน ({Month.of(submitted).label})")]
+    return []
+
+
+def read_base_year(tab: Tab, *, form: Form, districts: DistrictNames) -> BaseYear:
+    """Base-year sales per district and month (or quarter); a bad or repeated row is listed, not used."""
+    columns = locate_columns(tab, form.base_year_columns, BASE_FIELDS)
+    monthly: dict[tuple[str, Month], Decimal] = {}
+    quarterly: dict[tuple[str, Quarter], Decimal] = {}
+    first_row: dict[tuple[str, Month | Quarter], int] = {}
+    problems: list[Rejection] = []
+    for number, row in enumerate(tab.rows[HEADER_ROW:], start=HEADER_ROW + 1):
+        if all(is_blank(value) for value in row):
+            continue
+        district_cell = _cell(row, columns["district"])
+        district = districts.read(district_cell)
+        period = read_period(_cell(row, columns["month"]))
+        sales = read_decimal(_cell(row, columns["sales"]), "ยอดจำหน่ายปีฐาน")
+        reasons = [v.reason for v in (district, period, sales) if isinstance(v, Problem)]
+        if not reasons:
+            assert isinstance(district, District)
+            assert isinstance(sales, Decimal)
+            assert isinstance(period, Month | Quarter)
+            key = (district.code, period)
+            if key in first_row:
+                reasons.append(f"ซ้ำกับแถวที่ {first_row[key]} (ใช้แถวที่ {first_row[key]})")
+            else:
+                first_row[key] = number
+                if isinstance(period, Month):
+                    monthly[(district.code, period)] = sales
+                else:
+                    quarterly[(district.code, period)] = sales
+        if reasons:
+            problems.append(Rejection(number, clean_text(display(district_cell)), tuple(reasons)))
+    return BaseYear(monthly, quarterly, tuple(problems))

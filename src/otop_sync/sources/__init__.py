@@ -1,0 +1,1 @@
+"""Where the spreadsheet lives: a local workbook, Google Sheets, or memory (tests and dry runs)."""

@@ -1,0 +1,200 @@
+"""The one use case: read the spreadsheet, validate, grade, and write the tabs otop_sync owns.
+
+``sync`` reads through a ``Source``, decides with the pure core (``decide``), then writes the result
+back through the same source, unless it is a dry run. Any spreadsheet that can hand over its tabs as
+cell values is a source: a local workbook, Google Sheets, or memory in tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from decimal import Decimal
+from typing import Protocol
+
+from otop_sync.cells import CellValue, DistrictNames, display
+from otop_sync.config import Config, Form
+from otop_sync.grading import DistrictResult, flag_reports, grade_district, select_reports
+from otop_sync.outcome import GradeChange, Outcome, RowCounts
+from otop_sync.periods import Month, Quarter
+from otop_sync.responses import Tab, read_base_year, read_responses
+from otop_sync.tables import (
+    GRADE_COLUMN,
+    RESULT_COLUMNS,
+    Cell,
+    Row,
+    Table,
+    problems_table,
+    results_table,
+    run_log_row,
+    run_log_table,
+)
+
+
+@dataclass(frozen=True)
+class SheetData:
+    """What a source hands over: the two input tabs, and the previous per-quarter results if any."""
+
+    responses: Tab
+    base_year: Tab
+    previous_quarterly: Tab | None = None
+
+
+@dataclass(frozen=True)
+class Writes:
+    """The owned tabs to replace whole, and the row to append to the run log."""
+
+    tables: tuple[Table, ...]
+    run_log: Table  # its rows are appended; the tab is created with the header when missing
+
+
+class Source(Protocol):
+    def read(self, form: Form) -> SheetData:
+        """The input tabs (LayoutError when one is missing) and the previous results tab, if any."""
+        ...
+
+    def write(self, writes: Writes) -> None:
+        """Replace each owned tab whole and append to the run log; never touch any other tab."""
+        ...
+
+
+def sync(
+    source: Source,
+    *,
+    config: Config,
+    as_of: datetime,
+    computed_at: datetime,
+    quarter: Quarter | None = None,
+    regrade: bool = False,
+    dry_run: bool = False,
+) -> Outcome:
+    data = source.read(config.form)
+    outcome, writes = decide(
+        data, config=config, as_of=as_of, computed_at=computed_at, quarter=quarter, regrade=regrade,
+        dry_run=dry_run,
+    )  # fmt: skip
+    if not dry_run:
+        source.write(writes)
+    return outcome
+
+
+def decide(
+    data: SheetData,
+    *,
+    config: Config,
+    as_of: datetime,
+    computed_at: datetime,
+    quarter: Quarter | None = None,
+    regrade: bool = False,
+    dry_run: bool = False,
+) -> tuple[Outcome, Writes]:
+    """Grade every district for every quarter in the responses, and lay out the owned tabs."""
+    form = config.form
+    names = DistrictNames(config.province.districts)
+    responses = read_responses(data.responses, form=form, districts=names, as_of=as_of)
+    base_year = read_base_year(data.base_year, form=form, districts=names)
+    selection = select_reports(responses.reports)
+    current = quarter or Quarter.of(Month.of(as_of))
+    quarters = sorted({q for _, q in selection.by_district_quarter} | {current})
+    results = [
+        grade_district(
+            district, q, reports=selection.by_district_quarter.get((district.code, q), ()),
+            base_year=base_year, rubric=config.rubric_for(q), deadlines=config.deadlines, as_of=as_of,
+        )
+        for q in quarters
+        for district in config.province.districts
+    ]  # fmt: skip
+    outcome = Outcome(
+        quarter=current,
+        as_of=as_of,
+        computed_at=computed_at,
+        regrade=regrade,
+        dry_run=dry_run,
+        rows=RowCounts(len(selection.counting), selection.superseded, len(responses.rejections)),
+        districts=tuple(r for r in results if r.quarter == current),
+        every_quarter=tuple(results),
+        rejections=responses.rejections,
+        base_problems=base_year.problems,
+        flags=flag_reports(selection, results, checks=config.checks),
+        changes=(),
+    )
+    tabs = form.tabs
+    quarterly = _quarterly_rows(results, outcome, data.previous_quarterly, regrade=regrade, current=current)
+    changes = _grade_changes(data.previous_quarterly, quarterly, config)
+    outcome = replace(outcome, changes=changes)
+    summary = results_table(tabs.summary, outcome.districts, outcome)
+    writes = Writes(
+        tables=(
+            summary,
+            Table(tabs.quarterly, RESULT_COLUMNS, quarterly, frozen_columns=2),
+            problems_table(tabs.problems, outcome, tabs, data.responses.title),
+        ),
+        run_log=Table(tabs.run_log, run_log_table(tabs.run_log).columns, (run_log_row(outcome),)),
+    )
+    return outcome, writes
+
+
+def _quarterly_rows(
+    results: Sequence[DistrictResult],
+    outcome: Outcome,
+    previous: Tab | None,
+    *,
+    regrade: bool,
+    current: Quarter,
+) -> tuple[Row, ...]:
+    """Every quarter x every district. A plain run recomputes the current quarter and quarters not yet
+    in the tab, and keeps the other quarters as they were graded; --regrade recomputes them all."""
+    kept = {} if regrade else _previous_rows(previous)
+    kept = {key: row for key, row in kept.items() if key[1] != current}
+    fresh = [r for r in results if (r.district.code, r.quarter) not in kept]
+    rows = {
+        (r.district.code, r.quarter): row for r, row in zip(fresh, _result_rows(fresh, outcome), strict=True)
+    }
+    rows.update(kept)
+    order = {d: i for i, d in enumerate(dict.fromkeys(r.district.code for r in results))}
+    return tuple(rows[key] for key in sorted(rows, key=lambda k: (k[1], order.get(k[0], len(order)), k[0])))
+
+
+def _result_rows(results: Sequence[DistrictResult], outcome: Outcome) -> tuple[Row, ...]:
+    return results_table("", results, outcome).rows
+
+
+def _previous_rows(previous: Tab | None) -> dict[tuple[str, Quarter], Row]:
+    """The rows of an earlier per-quarter tab, when it has today's columns; otherwise nothing is kept."""
+    if previous is None or not previous.rows:
+        return {}
+    header = tuple(display(v).strip() for v in previous.rows[0])
+    if header[: len(RESULT_COLUMNS)] != tuple(c.title for c in RESULT_COLUMNS):
+        return {}
+    kept: dict[tuple[str, Quarter], Row] = {}
+    for raw in previous.rows[1:]:
+        row = tuple(_as_cell(v) for v in (*raw, *[None] * len(RESULT_COLUMNS)))[: len(RESULT_COLUMNS)]
+        quarter = Quarter.from_label(str(row[2] or ""))
+        if row[0] and quarter:
+            kept[(str(row[0]), quarter)] = row
+    return kept
+
+
+def _as_cell(value: CellValue) -> Cell:
+    if isinstance(value, bool):
+        return str(value)
+    if value is None or isinstance(value, str | int | Decimal):
+        return value
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    return display(value)
+
+
+def _grade_changes(previous: Tab | None, rows: Sequence[Row], config: Config) -> tuple[GradeChange, ...]:
+    before = {key: row[GRADE_COLUMN] for key, row in _previous_rows(previous).items()}
+    names: Mapping[str, str] = {d.code: d.name for d in config.province.districts}
+    changes = []
+    for row in rows:
+        quarter = Quarter.from_label(str(row[2]))
+        old = before.get((str(row[0]), quarter)) if quarter else None
+        if old is not None and old != row[GRADE_COLUMN]:
+            code = str(row[0])
+            name = names.get(code, str(row[1]))
+            changes.append(GradeChange(code, name, str(row[2]), str(old), str(row[GRADE_COLUMN])))
+    return tuple(changes)

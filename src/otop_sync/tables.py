@@ -1,0 +1,218 @@
+"""Lay the results out as the rows of the tabs otop_sync owns, in the words a coordinator reads.
+
+Pure. Cells are plain values (text, whole numbers, Decimal rounded for display); each column says what
+kind it is so that every adapter formats it the same way (baht, percent, grade colour).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+from enum import StrEnum
+
+from otop_sync.config import Tabs
+from otop_sync.grading import DistrictResult, Flag, NextGrade, Round, Status, Timeliness
+from otop_sync.outcome import Outcome
+from otop_sync.periods import format_be_datetime
+from otop_sync.responses import Rejection
+
+Cell = str | int | Decimal | None
+Row = tuple[Cell, ...]
+
+
+class Kind(StrEnum):
+    TEXT = "text"
+    INTEGER = "integer"
+    MONEY = "money"
+    PERCENT = "percent"
+    GRADE = "grade"
+
+
+@dataclass(frozen=True)
+class Column:
+    title: str
+    kind: Kind = Kind.TEXT
+    width: int = 14
+
+
+@dataclass(frozen=True)
+class Table:
+    title: str
+    columns: tuple[Column, ...]
+    rows: tuple[Row, ...]
+    frozen_columns: int = 0  # columns kept in view when a coordinator scrolls right
+
+    @property
+    def header(self) -> Row:
+        return tuple(c.title for c in self.columns)
+
+
+RESULT_COLUMNS = (
+    Column("รหัสอำเภอ", width=10),
+    Column("อำเภอ", width=16),
+    Column("ไตรมาส", width=14),
+    Column("เดือนล่าสุดที่รายงาน", width=12),
+    Column("ผลิตภัณฑ์ที่ลงทะเบียนเพิ่ม", Kind.INTEGER, 12),
+    Column("ยอดจำหน่ายสะสม (บาท)", Kind.MONEY, 18),
+    Column("ยอดจำหน่ายปีฐาน เดือนเดียวกัน (บาท)", Kind.MONEY, 18),
+    Column("อัตราเพิ่ม (%)", Kind.PERCENT, 11),
+    Column("ระดับ", Kind.GRADE, 12),
+    Column("ระดับด้านผลิตภัณฑ์", Kind.GRADE, 11),
+    Column("ระดับด้านยอดจำหน่าย", Kind.GRADE, 11),
+    Column("สิ่งที่ต้องทำเพื่อเลื่อนระดับ", width=48),
+    Column("รอบเดือนที่ 1", width=16),
+    Column("รอบเดือนที่ 2", width=16),
+    Column("รอบเดือนที่ 3", width=16),
+    Column("หมายเหตุ", width=48),
+    Column("ข้อมูล ณ", width=20),
+)
+GRADE_COLUMN = 8
+PROBLEM_COLUMNS = (
+    Column("แถวที่", Kind.INTEGER, 8),
+    Column("แท็บ", width=22),
+    Column("อำเภอ (ตามที่กรอก)", width=20),
+    Column("ประเภท", width=22),
+    Column("เหตุผล", width=80),
+)
+RUN_LOG_COLUMNS = (
+    Column("ประมวลผลเมื่อ", width=20),
+    Column("ข้อมูล ณ", width=20),
+    Column("ไตรมาส", width=14),
+    Column("โหมด", width=18),
+    Column("แถวที่อ่าน", Kind.INTEGER, 10),
+    Column("ใช้", Kind.INTEGER, 8),
+    Column("ถูกแทนที่", Kind.INTEGER, 10),
+    Column("ไม่นำมาใช้", Kind.INTEGER, 10),
+    Column("ระดับที่เปลี่ยน", width=60),
+)
+REJECTED = "ไม่นำมาใช้"
+FLAGGED = "ใช้ แต่โปรดตรวจสอบ"
+NO_GRADE = {
+    Status.NOT_REPORTED: "ยังไม่รายงาน",
+    Status.NO_BASE: "ไม่จัดระดับ",
+    Status.NO_RUBRIC: "ไม่จัดระดับ",
+}
+_TIMELINESS = {
+    Timeliness.ON_TIME: "ตรงเวลา",
+    Timeliness.NOT_REPORTED: "ยังไม่รายงาน",
+    Timeliness.PENDING: "ยังไม่ถึงกำหนด",
+}
+
+
+def rounded(value: Decimal | None) -> Decimal | None:
+    """Two decimals for display; the grade was decided on the full value."""
+    return None if value is None else value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def baht(value: Decimal) -> str:
+    return f"{rounded(value):,.2f}"
+
+
+def round_text(round_: Round) -> str:
+    if round_.timeliness is Timeliness.LATE:
+        return f"ช้า {round_.days_late} วัน"
+    return _TIMELINESS[round_.timeliness]
+
+
+def grade_text(result: DistrictResult) -> str:
+    return result.grade.value if result.grade else NO_GRADE[result.status]
+
+
+def growth_condition_text(next_: NextGrade) -> str:
+    words = "มากกว่า" if next_.growth_condition.operator == ">" else "ไม่น้อยกว่า"
+    return f"อัตราเพิ่มต้อง{words} {next_.growth_condition.value}%"
+
+
+def needs_text(result: DistrictResult) -> str:
+    """What the district still needs for the next grade, as a coordinator would say it."""
+    if result.grade is None:
+        return ""
+    next_ = result.next_grade
+    if next_ is None:
+        return "ได้ระดับสูงสุดแล้ว"
+    needs = []
+    if next_.products_needed:
+        needs.append(f"ลงทะเบียนผลิตภัณฑ์เพิ่มอีก {next_.products_needed} ผลิตภัณฑ์")
+    if next_.sales_needed:
+        needs.append(
+            f"ยอดจำหน่ายเพิ่มอีก {baht(next_.sales_needed)} บาท "
+            f"({growth_condition_text(next_)} ขาดอีก {rounded(next_.growth_points_needed)} จุด)"
+        )
+    return f"ระดับ {next_.grade}: " + " และ".join(needs)
+
+
+def _remarks(result: DistrictResult, flags: Sequence[Flag]) -> str:
+    parts = list(result.notes) if result.status is not Status.NOT_REPORTED else []
+    if result.report is not None:
+        parts.extend(f"ข้อสังเกต: {f.reason}" for f in flags if f.row == result.report.row)
+        if result.report.remarks:
+            parts.append(f"หมายเหตุจากอำเภอ: {result.report.remarks}")
+    return "; ".join(parts)
+
+
+def result_row(result: DistrictResult, flags: Sequence[Flag], as_of: datetime) -> Row:
+    report, base = result.report, result.base
+    rounds = [round_text(r) for r in result.rounds] + [""] * (3 - len(result.rounds))
+    return (
+        result.district.code,
+        result.district.name,
+        result.quarter.label,
+        report.month.label if report else "",
+        report.new_products if report else None,
+        rounded(report.sales) if report else None,
+        rounded(base.sales) if base else None,
+        rounded(result.growth_pct),
+        grade_text(result),
+        result.products_level.value if result.products_level else "",
+        result.growth_level.value if result.growth_level else "",
+        needs_text(result),
+        *rounds,
+        _remarks(result, flags),
+        format_be_datetime(as_of),
+    )
+
+
+def results_table(title: str, results: Iterable[DistrictResult], outcome: Outcome) -> Table:
+    rows = tuple(result_row(r, outcome.flags, outcome.as_of) for r in results)
+    return Table(title, RESULT_COLUMNS, rows, frozen_columns=2)
+
+
+def problems_table(title: str, outcome: Outcome, tabs: Tabs, responses_title: str) -> Table:
+    entries: list[tuple[str, int, Row]] = []
+    for source, rejections in (
+        (responses_title, outcome.rejections),
+        (tabs.base_year, outcome.base_problems),
+    ):
+        entries.extend((source, r.row, _problem_row(r, source)) for r in rejections)
+    entries.extend(
+        (responses_title, f.row, (f.row, responses_title, f.district.name, FLAGGED, f.reason))
+        for f in outcome.flags
+    )
+    entries.sort(key=lambda e: (e[0] != responses_title, e[1]))
+    return Table(title, PROBLEM_COLUMNS, tuple(row for _, _, row in entries))
+
+
+def _problem_row(rejection: Rejection, source: str) -> Row:
+    return (rejection.row, source, rejection.district_as_written, REJECTED, "; ".join(rejection.reasons))
+
+
+def run_log_row(outcome: Outcome) -> Row:
+    rows = outcome.rows
+    changes = "; ".join(f"{c.code} {c.name} {c.quarter}: {c.before} → {c.after}" for c in outcome.changes)
+    return (
+        format_be_datetime(outcome.computed_at),
+        format_be_datetime(outcome.as_of),
+        outcome.quarter.label,
+        "ประมวลผลใหม่ทุกไตรมาส" if outcome.regrade else "ประมวลผลไตรมาสปัจจุบัน",
+        rows.read,
+        rows.used,
+        rows.superseded,
+        rows.rejected,
+        changes or "ไม่มี",
+    )
+
+
+def run_log_table(title: str) -> Table:
+    return Table(title, RUN_LOG_COLUMNS, ())
