@@ -1,0 +1,121 @@
+"""The configuration: checked once at start-up, errors naming the file and the key."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from otop_sync.config import Grade
+from otop_sync.errors import ConfigError
+from otop_sync.periods import Quarter
+from otop_sync.settings import config_dir, load_config, shipped_dir
+
+from .conftest import answer, bkk, district, run, sheet
+
+
+@pytest.fixture
+def province(tmp_path: Path) -> Path:
+    folder = tmp_path / "config"
+    shutil.copytree(shipped_dir("config"), folder)
+    return folder
+
+
+def edit(folder: Path, name: str, old: str, new: str) -> None:
+    path = folder / name
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def test_the_shipped_configuration_is_nong_khai() -> None:
+    config = load_config(shipped_dir("config"))
+    codes = [d.code for d in config.province.districts]
+    assert codes == ["4301", "4302", "4305", "4307", "4308", "4314", "4315", "4316", "4317"]
+    assert config.province.department == "กรมการพัฒนาชุมชน"
+    assert config.deadlines.due_day == 15
+    rubric = config.rubric_for(Quarter(2567, 4))
+    assert rubric is not None
+    assert [(g.grade, g.products.operator, g.growth_pct.operator) for g in rubric.grades] == [
+        (Grade.A, ">=", ">"), (Grade.B, ">=", ">"), (Grade.C, ">=", ">"),
+    ]  # fmt: skip
+
+
+def test_config_dir_prefers_the_option_then_the_environment(tmp_path: Path) -> None:
+    assert config_dir(str(tmp_path), {"OTOP_SYNC_CONFIG": "/elsewhere"}) == tmp_path
+    assert config_dir(None, {"OTOP_SYNC_CONFIG": "/elsewhere"}) == Path("/elsewhere")
+    assert config_dir(None, {}) == shipped_dir("config")
+
+
+def test_a_newer_rubric_applies_from_its_fiscal_year_on(province: Path) -> None:
+    newer = """
+[[version]]
+from_fiscal_year = 2568
+fallback = "D"
+
+[[version.grades]]
+grade = "A"
+products = { operator = ">=", value = 5 }
+growth_pct = { operator = ">", value = "10" }
+"""
+    (province / "rubric.toml").write_text((province / "rubric.toml").read_text() + newer, encoding="utf-8")
+    config = load_config(province)
+    answers = [
+        answer(bkk(2024, 9, 10), "ท่าบ่อ", "ก.ย. 2567", 3, 400000),
+        answer(bkk(2025, 9, 10), "ท่าบ่อ", "ก.ย. 2568", 3, 400000),
+    ]
+    base_rows = [("ท่าบ่อ", "ไตรมาส 4/2566", 300000), ("ท่าบ่อ", "ไตรมาส 4/2567", 300000)]
+    outcome = run(sheet(answers, base_rows), bkk(2025, 9, 20), config=config)
+    by_quarter = {r.quarter.code: r.grade for r in outcome.every_quarter if r.district.code == "4302"}
+    assert by_quarter == {"2567Q4": Grade.A, "2568Q4": Grade.D}
+    assert district(outcome, "4302").grade is Grade.D
+
+
+@pytest.mark.parametrize(
+    ("name", "old", "new", "message"),
+    [
+        (
+            "rubric.toml",
+            'operator = ">"',
+            'operator = "=>"',
+            "rubric.toml: version[0].grades[0].growth_pct.operator",
+        ),
+        ("rubric.toml", 'grade = "A"', 'grade = "E"', "rubric.toml: version[0].grades[0].grade: 'E' is not"),
+        (
+            "rubric.toml",
+            "from_fiscal_year = 2567",
+            "from_fiscal_year = 2024",
+            "from_fiscal_year: 2024 should be",
+        ),
+        ("schedule.toml", "due_day = 15", "due_day = 32", "schedule.toml: deadlines.due_day"),
+        (
+            "schedule.toml",
+            'timezone = "Asia/Bangkok"',
+            'timezone = "Mars/Olympus"',
+            "schedule.toml: timezone",
+        ),
+        (
+            "province.toml",
+            'code = "4302"',
+            'code = "4301"',
+            "province.toml: districts[1].code: 4301 is listed",
+        ),
+        ("province.toml", '"Tha Bo"', '"เมือง"', "province.toml: districts[1].aliases: 'เมือง' already names"),
+        ("province.toml", 'code = "4302"', 'code = "Tha Bo"', "province.toml: districts[1].code"),
+        ("form.toml", 'summary = "สรุปผล"', 'summary = "ผลรายไตรมาส"', "form.toml: tabs.summary"),
+        ("form.toml", "[columns]", "[columns\n", "form.toml: (syntax)"),
+    ],
+)
+def test_configuration_errors_name_the_file_and_key(
+    province: Path, name: str, old: str, new: str, message: str
+) -> None:
+    edit(province, name, old, new)
+    with pytest.raises(ConfigError) as caught:
+        load_config(province)
+    assert message in str(caught.value)
+    assert str(province) in str(caught.value)
+
+
+def test_a_missing_file_is_named(province: Path) -> None:
+    (province / "rubric.toml").unlink()
+    with pytest.raises(ConfigError, match=r"rubric\.toml: \(file\): is missing"):
+        load_config(province)
