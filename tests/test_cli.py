@@ -289,7 +289,7 @@ def test_the_demo_does_not_overwrite_without_force(
 ) -> None:
     err = fails(capsys, "demo", "--output", str(workbook))
     assert "--force" in err
-    assert main(["demo", "--output", str(workbook), "--force"]) == 0
+    assert main(["demo", str(workbook), "--force"]) == 0
 
 
 @pytest.mark.parametrize("command", [[], ["run"], ["demo"]])

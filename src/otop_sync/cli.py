@@ -62,8 +62,10 @@ def _parser() -> argparse.ArgumentParser:
     run.set_defaults(command=_run)
 
     demo = commands.add_parser("demo", parents=[common], help="write a sample workbook to try otop_sync on")
-    demo.add_argument("--output", metavar="PATH", type=Path, default=DEMO_WORKBOOK,
-                      help=f"where to write it (default: {DEMO_WORKBOOK})")  # fmt: skip
+    demo.add_argument(
+        "path", metavar="PATH", type=Path, nargs="?", help=f"where to write it (default: {DEMO_WORKBOOK})"
+    )
+    demo.add_argument("--output", metavar="PATH", type=Path, help="the same as PATH")
     demo.add_argument("--force", action="store_true", help="overwrite an existing file")
     demo.set_defaults(command=_demo)
     return parser
@@ -146,7 +148,7 @@ def _print_summary(outcome: Outcome) -> None:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    path: Path = args.output
+    path: Path = args.path or args.output or DEMO_WORKBOOK
     if path.exists() and not args.force:
         raise UsageError(f"{path} exists; pass --force to overwrite it")
     write_new_workbook(path, demo_tabs())

@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from otop_sync.grading import DistrictResult, Flag, Status
+from otop_sync.grading import DistrictResult, Flag
 from otop_sync.periods import Quarter
 from otop_sync.responses import Rejection
 
@@ -57,7 +57,6 @@ def _number(value: Decimal | None) -> float | None:
 
 def district_json(result: DistrictResult) -> dict[str, Any]:
     report, base, next_ = result.report, result.base, result.next_grade
-    reported = report is not None and result.status is not Status.NOT_REPORTED
     return {
         "code": result.district.code,
         "name": result.district.name,
@@ -66,7 +65,7 @@ def district_json(result: DistrictResult) -> dict[str, Any]:
         "grade": result.grade.value if result.grade else None,
         "products_grade": result.products_level.value if result.products_level else None,
         "sales_grade": result.growth_level.value if result.growth_level else None,
-        "latest_month": report.month.iso if report and reported else None,
+        "latest_month": report.month.iso if report else None,
         "row": report.row if report else None,
         "new_products": report.new_products if report else None,
         "sales": _number(report.sales) if report else None,

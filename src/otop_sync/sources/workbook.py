@@ -93,9 +93,10 @@ class WorkbookSource:
 
 
 def save_atomically(book: Workbook, path: Path) -> None:
-    descriptor, temporary = tempfile.mkstemp(prefix=".otop-sync-", suffix=".xlsx", dir=path.parent)
-    os.close(descriptor)
+    temporary = ""
     try:
+        descriptor, temporary = tempfile.mkstemp(prefix=".otop-sync-", suffix=".xlsx", dir=path.parent)
+        os.close(descriptor)
         book.save(temporary)
         if path.exists():
             os.chmod(temporary, path.stat().st_mode & 0o777)
@@ -105,7 +106,7 @@ def save_atomically(book: Workbook, path: Path) -> None:
             f"{path}: cannot be written ({exc.strerror or exc}); the workbook is unchanged"
         ) from exc
     finally:
-        if os.path.exists(temporary):
+        if temporary and os.path.exists(temporary):
             os.unlink(temporary)
 
 
