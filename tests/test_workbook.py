@@ -1,17 +1,22 @@
 """The workbook adapter on its own: what it reads from cells, and that it writes all or nothing."""
 
+import zipfile
 from datetime import datetime
 from pathlib import Path
 
 import pytest
 from openpyxl import Workbook, load_workbook
+from openpyxl.chart import BarChart, Reference
 from openpyxl.styles import Font
 
 from otop_sync.cells import Formula
 from otop_sync.cli import main
+from otop_sync.demo import BASE_YEAR_TAB, RESPONSES_TAB
 from otop_sync.errors import SourceError
 from otop_sync.responses import Tab
 from otop_sync.sources.workbook import WorkbookSource, save_atomically, write_new_workbook
+from otop_sync.sources.xlsx_package import replace_sheets
+from otop_sync.tables import Column, Kind, Table
 
 from .conftest import CONFIG
 
@@ -48,3 +53,58 @@ def test_other_tabs_keep_their_cells_and_styles(tmp_path: Path) -> None:
     kept = load_workbook(path)["บันทึกของผู้ประสานงาน"]
     assert kept["A1"].value == "ประชุมวันที่ 20"
     assert kept["A1"].font.b
+
+
+def parts(path: Path) -> dict[str, bytes]:
+    with zipfile.ZipFile(path) as archive:
+        return {name: archive.read(name) for name in archive.namelist()}
+
+
+def test_input_tabs_and_other_parts_stay_byte_for_byte(tmp_path: Path) -> None:
+    path = tmp_path / "w.xlsx"
+    assert main(["demo", str(path)]) == 0
+    book = load_workbook(path)
+    chart_sheet = book.create_sheet("กราฟของจังหวัด")
+    for row in (("เดือน", "ยอด"), ("ก.ค.", 10), ("ส.ค.", 20)):
+        chart_sheet.append(row)
+    chart = BarChart()
+    chart.add_data(Reference(chart_sheet, min_col=2, min_row=1, max_row=3), titles_from_data=True)
+    chart_sheet.add_chart(chart, "D2")
+    book.save(path)
+    before = parts(path)
+    assert main(["run", "--workbook", str(path), "--as-of", "2024-09-16T08:00"]) == 0
+    after = parts(path)
+    untouched = [
+        n
+        for n in before
+        if n.startswith(("xl/worksheets/", "xl/charts/", "xl/drawings/", "xl/sharedStrings"))
+    ]
+    assert any(n.startswith("xl/charts/") for n in untouched)
+    for name in untouched:
+        assert after[name] == before[name], name
+    reread = load_workbook(path)
+    assert reread.sheetnames[:3] == [RESPONSES_TAB, BASE_YEAR_TAB, "กราฟของจังหวัด"]
+
+
+def test_repeated_runs_do_not_grow_the_style_table(tmp_path: Path) -> None:
+    path = tmp_path / "w.xlsx"
+    assert main(["demo", str(path)]) == 0
+    assert main(["run", "--workbook", str(path), "--as-of", "2024-09-16T08:00"]) == 0
+    first = parts(path)
+    assert main(["run", "--workbook", str(path), "--as-of", "2024-09-16T08:00"]) == 0
+    second = parts(path)
+    assert second["xl/styles.xml"] == first["xl/styles.xml"]
+    assert second["xl/workbook.xml"] == first["xl/workbook.xml"]
+
+
+def test_control_characters_in_user_text_do_not_corrupt_the_file(tmp_path: Path) -> None:
+    # The Sheets API hands over any character; XML 1.0 cannot hold most control characters.
+    path = tmp_path / "w.xlsx"
+    write_new_workbook(path, [Tab("ข้อมูล", (("หัวข้อ",),))])
+    text = " หมายเหตุ\x07<b>&</b>\x0b "
+    table = Table(
+        "สรุปผล", (Column("หมายเหตุ"), Column("ระดับ", Kind.GRADE)), ((text, "A"), ("\ud800x", "ไม่จัดระดับ"))
+    )
+    replace_sheets(path, tmp_path / "out.xlsx", [table])
+    rows = list(load_workbook(tmp_path / "out.xlsx")["สรุปผล"].iter_rows(values_only=True))
+    assert rows == [("หมายเหตุ", "ระดับ"), (" หมายเหตุ<b>&</b> ", "A"), ("x", "ไม่จัดระดับ")]

@@ -1,0 +1,356 @@
+"""Replace whole sheets inside an ``.xlsx`` package, leaving every other part byte for byte.
+
+Why not let openpyxl load and save the workbook: a round trip through it re-serialises every tab, drops
+the charts, images and data validation a coordinator may keep in other tabs, and costs seconds at
+national scale. Here only the owned sheets, the workbook's sheet list and the style table change.
+Text is written as inline strings, so the shared-string table is left alone too; lxml edits the XML
+parts because it keeps their namespace prefixes (Excel's ``mc:Ignorable`` names them).
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+import zipfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+from lxml import etree
+
+from otop_sync.tables import Kind, Table
+
+MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+DOC_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
+TYPES = "http://schemas.openxmlformats.org/package/2006/content-types"
+WORKSHEET_REL = DOC_REL + "/worksheet"
+CALC_CHAIN_REL = DOC_REL + "/calcChain"
+OFFICE_DOCUMENT_REL = DOC_REL + "/officeDocument"
+WORKSHEET_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
+
+# Built-in number formats: no custom format entries needed.
+NUMBER_FORMAT_IDS = {Kind.INTEGER: 3, Kind.MONEY: 4, Kind.PERCENT: 2}  # #,##0  #,##0.00  0.00
+GRADE_COLOURS = {"A": "FFC6EFCE", "B": "FFDDEBF7", "C": "FFFFEB9C", "D": "FFFFC7CE"}
+NO_GRADE_COLOUR = "FFEDEDED"
+HEADER_COLOUR = "FFD9E1F2"
+LONG_TEXT = 30
+_ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+_CELL_TEXT_LIMIT = 32767
+
+
+class PackageError(Exception):
+    """The file is not an .xlsx package otop_sync can edit."""
+
+
+def _q(namespace: str, name: str) -> str:
+    return f"{{{namespace}}}{name}"
+
+
+@dataclass(frozen=True)
+class _Styles:
+    """Indices into the package's cellXfs for each kind of cell otop_sync writes."""
+
+    header: int
+    wrapped: int
+    numbers: dict[Kind, int]
+    grades: dict[str, int]
+    no_grade: int
+
+
+def replace_sheets(source: Path, target: Path, tables: Sequence[Table]) -> None:
+    """Write to `target` the package `source` with a sheet per table, each replacing (in place) the
+    sheet of the same title or added after the last one."""
+    try:
+        with zipfile.ZipFile(source) as archive:
+            parts = {info.filename: archive.read(info) for info in archive.infolist()}
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise PackageError(f"not a readable .xlsx package ({exc})") from exc
+    package = _Package(parts)
+    styles = package.add_styles()
+    for table in tables:
+        package.put_sheet(table.title, _sheet_xml(table, styles))
+    package.drop_calc_chain()
+    package.save(target)
+
+
+class _Package:
+    def __init__(self, parts: dict[str, bytes]) -> None:
+        self.parts = parts
+        self.order = list(parts)
+        try:
+            self.workbook_path = self._office_document()
+            self.workbook = self._xml(self.workbook_path)
+            self.rels_path = _rels_path(self.workbook_path)
+            self.rels = self._xml(self.rels_path)
+            self.types = self._xml("[Content_Types].xml")
+        except (KeyError, etree.XMLSyntaxError) as exc:
+            raise PackageError(f"not a spreadsheet package ({exc})") from exc
+
+    def _xml(self, name: str) -> etree._Element:
+        return etree.fromstring(self.parts[name], parser=etree.XMLParser(resolve_entities=False))
+
+    def _office_document(self) -> str:
+        root = self._xml("_rels/.rels")
+        for rel in root.iter(_q(PKG_REL, "Relationship")):
+            if rel.get("Type") == OFFICE_DOCUMENT_REL:
+                return str(rel.get("Target")).lstrip("/")
+        raise KeyError("officeDocument relationship")
+
+    def _target(self, rel: etree._Element) -> str:
+        target = str(rel.get("Target"))
+        if target.startswith("/"):
+            return target.lstrip("/")
+        return posixpath.normpath(posixpath.join(posixpath.dirname(self.workbook_path), target))
+
+    def _relations(self) -> Iterator[etree._Element]:
+        return self.rels.iter(_q(PKG_REL, "Relationship"))
+
+    def put_sheet(self, title: str, content: bytes) -> None:
+        sheets = self.workbook.find(_q(MAIN, "sheets"))
+        if sheets is None:
+            raise PackageError("the workbook lists no sheets")
+        for sheet in sheets.iter(_q(MAIN, "sheet")):
+            if sheet.get("name") == title:
+                rel_id = sheet.get(_q(DOC_REL, "id"))
+                rel = next((r for r in self._relations() if r.get("Id") == rel_id), None)
+                if rel is None:
+                    raise PackageError(f"sheet {title!r} has no part")
+                part = self._target(rel)
+                self.parts.pop(_rels_path(part), None)  # its comments or drawings went with the old cells
+                self.parts[part] = content
+                return
+        self._add_sheet(sheets, title, content)
+
+    def _add_sheet(self, sheets: etree._Element, title: str, content: bytes) -> None:
+        number = 1
+        while f"xl/worksheets/sheet{number}.xml" in self.parts:
+            number += 1
+        part = f"xl/worksheets/sheet{number}.xml"
+        ids = {r.get("Id") for r in self._relations()}
+        rel_number = 1
+        while f"rId{rel_number}" in ids:
+            rel_number += 1
+        rel_id = f"rId{rel_number}"
+        etree.SubElement(self.rels, _q(PKG_REL, "Relationship"), Id=rel_id, Type=WORKSHEET_REL,
+                         Target="/" + part)  # fmt: skip
+        sheet_ids = [int(s.get("sheetId") or 0) for s in sheets.iter(_q(MAIN, "sheet"))]
+        sheet = etree.SubElement(
+            sheets, _q(MAIN, "sheet"), name=title, sheetId=str(max(sheet_ids, default=0) + 1)
+        )
+        sheet.set(_q(DOC_REL, "id"), rel_id)
+        etree.SubElement(self.types, _q(TYPES, "Override"), PartName="/" + part, ContentType=WORKSHEET_TYPE)
+        self.parts[part] = content
+        self.order.append(part)
+
+    def drop_calc_chain(self) -> None:
+        """Drop the calculation chain: Excel rebuilds it, and a stale one naming replaced cells makes it
+        "repair" the file."""
+        for rel in list(self._relations()):
+            if rel.get("Type") == CALC_CHAIN_REL:
+                part = self._target(rel)
+                self.parts.pop(part, None)
+                self.rels.remove(rel)
+                for override in list(self.types.iter(_q(TYPES, "Override"))):
+                    if override.get("PartName") == "/" + part:
+                        self.types.remove(override)
+
+    def add_styles(self) -> _Styles:
+        rel = next((r for r in self._relations() if str(r.get("Type")).endswith("/styles")), None)
+        if rel is None:
+            raise PackageError("the workbook has no style table")
+        path = self._target(rel)
+        table = _StyleTable(self._xml(path))
+        bold = table.bold_font()
+        header_fill = table.fill(HEADER_COLOUR)
+        styles = _Styles(
+            header=table.xf(font=bold, fill=header_fill, wrap=True),
+            wrapped=table.xf(wrap=True),
+            numbers={kind: table.xf(number_format=n) for kind, n in NUMBER_FORMAT_IDS.items()},
+            grades={
+                grade: table.xf(fill=table.fill(colour), centre=True)
+                for grade, colour in GRADE_COLOURS.items()
+            },
+            no_grade=table.xf(fill=table.fill(NO_GRADE_COLOUR), centre=True),
+        )
+        self.parts[path] = _serialise(table.root)
+        return styles
+
+    def save(self, target: Path) -> None:
+        self.parts[self.workbook_path] = _serialise(self.workbook)
+        self.parts[self.rels_path] = _serialise(self.rels)
+        self.parts["[Content_Types].xml"] = _serialise(self.types)
+        with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            # [Content_Types].xml first, as Office writes it; the rest in their original order.
+            names = sorted(
+                (n for n in self.order if n in self.parts), key=lambda n: n != "[Content_Types].xml"
+            )
+            for name in names:
+                archive.writestr(name, self.parts[name])
+
+
+def _rels_path(part: str) -> str:
+    folder, name = posixpath.split(part)
+    return posixpath.join(folder, "_rels", name + ".rels")
+
+
+def _serialise(root: etree._Element) -> bytes:
+    return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True))
+
+
+class _StyleTable:
+    """The package's styles.xml: entries are reused when identical, so repeated runs do not grow it."""
+
+    def __init__(self, root: etree._Element) -> None:
+        self.root = root
+
+    def _list(self, name: str, before: tuple[str, ...]) -> etree._Element:
+        found = self.root.find(_q(MAIN, name))
+        if found is not None:
+            return found
+        element = etree.Element(_q(MAIN, name))
+        anchor = next(
+            (self.root.find(_q(MAIN, b)) for b in before if self.root.find(_q(MAIN, b)) is not None), None
+        )
+        if anchor is None:
+            self.root.append(element)
+        else:
+            anchor.addprevious(element)
+        return element
+
+    def _index_of(self, parent: etree._Element, candidate: etree._Element) -> int:
+        wanted = _shape(candidate)
+        children = [c for c in parent if isinstance(c.tag, str)]
+        for index, child in enumerate(children):
+            if _shape(child) == wanted:
+                return index
+        parent.append(candidate)
+        parent.set("count", str(len(children) + 1))
+        return len(children)
+
+    def bold_font(self) -> int:
+        fonts = self._list("fonts", ("fills", "borders", "cellStyleXfs", "cellXfs"))
+        base = next((c for c in fonts if isinstance(c.tag, str)), None)
+        font = etree.fromstring(etree.tostring(base)) if base is not None else etree.Element(_q(MAIN, "font"))
+        for old in font.findall(_q(MAIN, "b")):
+            font.remove(old)
+        font.insert(0, etree.Element(_q(MAIN, "b")))
+        return self._index_of(fonts, font)
+
+    def fill(self, colour: str) -> int:
+        fills = self._list("fills", ("borders", "cellStyleXfs", "cellXfs"))
+        fill = etree.Element(_q(MAIN, "fill"))
+        pattern = etree.SubElement(fill, _q(MAIN, "patternFill"), patternType="solid")
+        etree.SubElement(pattern, _q(MAIN, "fgColor"), rgb=colour)
+        etree.SubElement(pattern, _q(MAIN, "bgColor"), indexed="64")
+        return self._index_of(fills, fill)
+
+    def xf(
+        self,
+        *,
+        font: int = 0,
+        fill: int = 0,
+        number_format: int = 0,
+        wrap: bool = False,
+        centre: bool = False,
+    ) -> int:
+        xfs = self._list("cellXfs", ("cellStyles", "dxfs", "tableStyles", "colors", "extLst"))
+        xf = etree.Element(_q(MAIN, "xf"), numFmtId=str(number_format), fontId=str(font), fillId=str(fill),
+                           borderId="0", xfId="0")  # fmt: skip
+        for flag, used in (("applyNumberFormat", number_format), ("applyFont", font), ("applyFill", fill)):
+            if used:
+                xf.set(flag, "1")
+        if wrap or centre:
+            xf.set("applyAlignment", "1")
+            alignment = etree.SubElement(xf, _q(MAIN, "alignment"))
+            if wrap:
+                alignment.set("wrapText", "1")
+                alignment.set("vertical", "top")
+            if centre:
+                alignment.set("horizontal", "center")
+        return self._index_of(xfs, xf)
+
+
+def _shape(element: etree._Element) -> tuple[object, ...]:
+    """What an XML element says, whatever prefixes its namespaces carry."""
+    children = tuple(_shape(c) for c in element if isinstance(c.tag, str))
+    return (etree.QName(element).localname, tuple(sorted(element.attrib.items())), children)
+
+
+def column_letter(number: int) -> str:
+    letters = ""
+    while number:
+        number, remainder = divmod(number - 1, 26)
+        letters = chr(65 + remainder) + letters
+    return letters
+
+
+def _sheet_xml(table: Table, styles: _Styles) -> bytes:
+    letters = [column_letter(n) for n in range(1, len(table.columns) + 1)]
+    out = [
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n',
+        f'<worksheet xmlns="{MAIN}" xmlns:r="{DOC_REL}">',
+        _sheet_view(table.frozen_columns),
+        '<sheetFormatPr defaultRowHeight="15"/><cols>',
+        *(
+            f'<col min="{n}" max="{n}" width="{c.width}" customWidth="1"/>'
+            for n, c in enumerate(table.columns, 1)
+        ),
+        '</cols><sheetData><row r="1">',
+        *(
+            _text_cell(f"{letter}1", str(c.title), styles.header)
+            for letter, c in zip(letters, table.columns, strict=True)
+        ),
+        "</row>",
+    ]
+    kinds = [c.kind for c in table.columns]
+    for number, row in enumerate(table.rows, start=2):
+        out.append(f'<row r="{number}">')
+        for letter, kind, value in zip(letters, kinds, row, strict=False):
+            if value is not None and value != "":
+                out.append(_cell(f"{letter}{number}", kind, value, styles))
+        out.append("</row>")
+    out.append("</sheetData></worksheet>")
+    return "".join(out).encode("utf-8")
+
+
+def _sheet_view(frozen_columns: int) -> str:
+    if frozen_columns:
+        corner = f"{column_letter(frozen_columns + 1)}2"
+        pane = (
+            f'<pane xSplit="{frozen_columns}" ySplit="1" topLeftCell="{corner}" '
+            'activePane="bottomRight" state="frozen"/>'
+        )
+        selection = f'<selection pane="bottomRight" activeCell="{corner}" sqref="{corner}"/>'
+    else:
+        pane = '<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>'
+        selection = '<selection pane="bottomLeft" activeCell="A2" sqref="A2"/>'
+    return f'<sheetViews><sheetView workbookViewId="0">{pane}{selection}</sheetView></sheetViews>'
+
+
+def _cell(ref: str, kind: Kind, value: object, styles: _Styles) -> str:
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+        text = str(value)
+        if kind is Kind.GRADE:
+            style = styles.grades.get(text, styles.no_grade)
+        else:
+            style = styles.wrapped if len(text) > LONG_TEXT else 0
+        return _text_cell(ref, text, style)
+    style = (
+        styles.grades.get(str(value), styles.no_grade) if kind is Kind.GRADE else styles.numbers.get(kind, 0)
+    )
+    number = format(value, "f") if isinstance(value, Decimal) else repr(value)
+    return f'<c r="{ref}"{_style(style)}><v>{number}</v></c>'
+
+
+def _text_cell(ref: str, text: str, style: int) -> str:
+    # Inline text is text: "=IMPORTRANGE(...)" from a response stays those characters, never a formula.
+    clean = _ILLEGAL_XML.sub("", text)[:_CELL_TEXT_LIMIT]
+    space = ' xml:space="preserve"' if clean != clean.strip() else ""
+    return f'<c r="{ref}"{_style(style)} t="inlineStr"><is><t{space}>{escape(clean)}</t></is></c>'
+
+
+def _style(index: int) -> str:
+    return f' s="{index}"' if index else ""
