@@ -104,8 +104,10 @@ def main() -> None:
     write_config(config, districts)
     responses, base = build_tabs(districts)
     write_new_workbook(workbook, (responses, base))
-    print(f"districts: {len(districts)}; response rows: {len(responses.rows) - 1}; base-year rows: "
-          f"{len(base.rows) - 1}; workbook: {workbook.stat().st_size / 1e6:.1f} MB")  # fmt: skip
+    print(
+        f"districts: {len(districts)}; response rows: {len(responses.rows) - 1}; base-year rows: "
+        f"{len(base.rows) - 1}; workbook: {workbook.stat().st_size / 1e6:.1f} MB"
+    )
     for label in ("first run (owned tabs created)", "second run (owned tabs replaced)"):
         seconds, peak = timed_run(workbook, config)
         print(f"{label}: {seconds:.2f} s wall, peak RSS {peak:.0f} MB")

@@ -22,9 +22,21 @@ from .conftest import CONFIG, bkk
 
 @pytest.mark.parametrize(
     "written",
-    ["สิงหาคม 2567", "ส.ค. 2567", "ส.ค. 67", "ส.ค.2567", "สค 2567", "8/2567", "08/2567", "2024-08", "๘/๒๕๖๗",
-     " เดือนสิงหาคม 2567 ", date(2024, 8, 1), datetime(2024, 8, 20)],
-)  # fmt: skip
+    [
+        "สิงหาคม 2567",
+        "ส.ค. 2567",
+        "ส.ค. 67",
+        "ส.ค.2567",
+        "สค 2567",
+        "8/2567",
+        "08/2567",
+        "2024-08",
+        "๘/๒๕๖๗",
+        " เดือนสิงหาคม 2567 ",
+        date(2024, 8, 1),
+        datetime(2024, 8, 20),
+    ],
+)
 def test_months_in_every_accepted_form(written: object) -> None:
     assert read_month(written) == Month(2024, 8)  # type: ignore[arg-type]
 

@@ -70,8 +70,10 @@ def test_run_writes_the_summary_a_coordinator_reads(workbook: Path) -> None:
         "B",
         "B",
     )
-    assert tha_bo[11] == ("ระดับ A: ลงทะเบียนผลิตภัณฑ์เพิ่มอีก 1 ผลิตภัณฑ์ และยอดจำหน่ายเพิ่มอีก 7,000.01 บาท "
-                          "(อัตราเพิ่มต้องมากกว่า 5% ขาดอีก 0.74 จุด)")  # fmt: skip
+    assert tha_bo[11] == (
+        "ระดับ A: ลงทะเบียนผลิตภัณฑ์เพิ่มอีก 1 ผลิตภัณฑ์ และยอดจำหน่ายเพิ่มอีก 7,000.01 บาท "
+        "(อัตราเพิ่มต้องมากกว่า 5% ขาดอีก 0.74 จุด)"
+    )
     assert tha_bo[12:15] == ("ตรงเวลา", "ตรงเวลา", "ตรงเวลา")
     assert tha_bo[16] == "16/09/2567 08:00:00"
     phon_phisai, fao_rai, rattanawapi = rows[3], rows[7], rows[8]
@@ -129,12 +131,20 @@ def test_json_is_the_object_of_the_spec(workbook: Path, capsys: pytest.CaptureFi
     assert first["status"] == "graded"
     assert (first["new_products"], first["sales"], first["base_sales"]) == (4, 1400000.0, 1310000.0)
     assert first["growth_pct"] == pytest.approx(6.870229007633588)
-    assert first["rounds"][0] == {"month": "2024-07", "due": "2024-07-15T23:59:59+07:00",
-                                  "timeliness": "on_time", "days_late": 0}  # fmt: skip
+    assert first["rounds"][0] == {
+        "month": "2024-07",
+        "due": "2024-07-15T23:59:59+07:00",
+        "timeliness": "on_time",
+        "days_late": 0,
+    }
     assert first["next_grade"] is None
     tha_bo = result["districts"][1]
-    assert tha_bo["next_grade"] == {"grade": "A", "products_needed": 1, "sales_needed": 7000.01,
-                                    "growth_points_needed": pytest.approx(0.7446808510638298)}  # fmt: skip
+    assert tha_bo["next_grade"] == {
+        "grade": "A",
+        "products_needed": 1,
+        "sales_needed": 7000.01,
+        "growth_points_needed": pytest.approx(0.7446808510638298),
+    }
     fao_rai = next(d for d in result["districts"] if d["code"] == "4315")
     assert fao_rai["status"] == "not_reported"
     assert (fao_rai["grade"], fao_rai["new_products"], fao_rai["sales"], fao_rai["growth_pct"]) == (None,) * 4
@@ -195,8 +205,9 @@ def test_regrade_recomputes_closed_quarters_a_plain_run_keeps_them(
     ]
     q3 = [r for r in cells(workbook, "ผลรายไตรมาส") if r[2] == "ไตรมาส 3/2567"]
     assert q3[0][8] == "B"
-    regrade = run_json(capsys, "--workbook", str(workbook), "--as-of", AS_OF, "--config", str(stricter),
-                       "--regrade")  # fmt: skip
+    regrade = run_json(
+        capsys, "--workbook", str(workbook), "--as-of", AS_OF, "--config", str(stricter), "--regrade"
+    )
     assert {
         "code": "4301",
         "name": "เมืองหนองคาย",
@@ -310,7 +321,11 @@ def test_bad_option_values_are_refused(capsys: pytest.CaptureFixture[str]) -> No
 
 def test_the_console_script_is_installed(tmp_path: Path) -> None:
     script = Path(sys.executable).with_name("otop-sync")
-    done = subprocess.run([str(script), "demo", "--output", str(tmp_path / "d.xlsx")],
-                          capture_output=True, text=True, check=False)  # fmt: skip
+    done = subprocess.run(
+        [str(script), "demo", "--output", str(tmp_path / "d.xlsx")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "d.xlsx").exists()

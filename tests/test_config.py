@@ -36,8 +36,10 @@ def test_the_shipped_configuration_is_nong_khai() -> None:
     rubric = config.rubric_for(Quarter(2567, 4))
     assert rubric is not None
     assert [(g.grade, g.products.operator, g.growth_pct.operator) for g in rubric.grades] == [
-        (Grade.A, ">=", ">"), (Grade.B, ">=", ">"), (Grade.C, ">=", ">"),
-    ]  # fmt: skip
+        (Grade.A, ">=", ">"),
+        (Grade.B, ">=", ">"),
+        (Grade.C, ">=", ">"),
+    ]
 
 
 def test_config_dir_prefers_the_option_then_the_environment(tmp_path: Path) -> None:

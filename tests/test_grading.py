@@ -88,8 +88,11 @@ def test_next_grade_needs_only_what_is_missing() -> None:
 
 
 def test_sales_are_compared_over_the_same_months() -> None:
-    base_rows = [base("ท่าบ่อ", "ก.ค. 2566", 100000), base("ท่าบ่อ", "ส.ค. 2566", 200000),
-                 base("ท่าบ่อ", "ก.ย. 2566", 900000)]  # fmt: skip
+    base_rows = [
+        base("ท่าบ่อ", "ก.ค. 2566", 100000),
+        base("ท่าบ่อ", "ส.ค. 2566", 200000),
+        base("ท่าบ่อ", "ก.ย. 2566", 900000),
+    ]
     outcome = run(sheet([answer(bkk(2024, 8, 10), "ท่าบ่อ", "ส.ค. 2567", 3, 330000)], base_rows), AFTER_Q4)
     result = district(outcome, "4302")
     assert result.base is not None

@@ -33,8 +33,10 @@ def test_q1_spans_two_calendar_years() -> None:
 
 def test_the_same_quarter_of_the_base_year() -> None:
     assert Quarter(2567, 4).same_quarter_years_before(1).months == (
-        Month(2023, 7), Month(2023, 8), Month(2023, 9),
-    )  # fmt: skip
+        Month(2023, 7),
+        Month(2023, 8),
+        Month(2023, 9),
+    )
 
 
 def test_quarter_codes_and_labels_read_back() -> None:

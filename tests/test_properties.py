@@ -55,8 +55,9 @@ def test_any_cells_at_all_parse_without_raising_and_every_row_is_accounted_for(
     counts = outcome.rows
     assert counts.read == counts.used + counts.superseded + counts.rejected
     assert counts.rejected == len(outcome.rejections)
-    non_empty = [r for r in rows if any(v not in (None, "") and not (isinstance(v, str) and not v.strip())
-                                        for v in r)]  # fmt: skip
+    non_empty = [
+        r for r in rows if any(v not in (None, "") and not (isinstance(v, str) and not v.strip()) for v in r)
+    ]
     assert counts.read <= len(non_empty)
     assert len(outcome.districts) == len(CONFIG.province.districts)
 

@@ -23,12 +23,23 @@ from .conftest import CONFIG
 
 def test_cells_keep_their_types_and_formulas_are_marked(tmp_path: Path) -> None:
     path = tmp_path / "w.xlsx"
-    header = ("ประทับเวลา", "อำเภอ", "เดือนที่รายงาน", *CONFIG.form.columns["new_products"],
-              *CONFIG.form.columns["sales"])  # fmt: skip
-    write_new_workbook(path, [
-        Tab("Form Responses 1", (header, (datetime(2024, 8, 1, 9), "ท่าบ่อ", "ส.ค. 2567", 2, Formula("=1+1")))),
-        Tab("ยอดจำหน่ายปีฐาน", (("อำเภอ", "เดือน", "ยอดจำหน่าย (บาท)"),)),
-    ])  # fmt: skip
+    header = (
+        "ประทับเวลา",
+        "อำเภอ",
+        "เดือนที่รายงาน",
+        *CONFIG.form.columns["new_products"],
+        *CONFIG.form.columns["sales"],
+    )
+    write_new_workbook(
+        path,
+        [
+            Tab(
+                "Form Responses 1",
+                (header, (datetime(2024, 8, 1, 9), "ท่าบ่อ", "ส.ค. 2567", 2, Formula("=1+1"))),
+            ),
+            Tab("ยอดจำหน่ายปีฐาน", (("อำเภอ", "เดือน", "ยอดจำหน่าย (บาท)"),)),
+        ],
+    )
     data = WorkbookSource(path).read(CONFIG.form)
     assert data.responses.title == "Form Responses 1"
     assert data.responses.rows[1] == (datetime(2024, 8, 1, 9), "ท่าบ่อ", "ส.ค. 2567", 2, Formula("=1+1"))

@@ -11,12 +11,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from otop_sync.checkup import check_source
 from otop_sync.config import Config
 from otop_sync.demo import DEMO_AS_OF, demo_tabs
 from otop_sync.errors import OtopSyncError, UsageError
 from otop_sync.outcome import Outcome, as_json
 from otop_sync.periods import BANGKOK, Quarter, to_bangkok
-from otop_sync.settings import config_dir, load_config
+from otop_sync.settings import config_dir, load_config, sheets_endpoint
 from otop_sync.sources.workbook import WorkbookSource, write_new_workbook
 from otop_sync.sync import Source, sync
 from otop_sync.tables import grade_text, needs_text, rounded
@@ -38,8 +39,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", metavar="DIR", help="the province's configuration folder "
-                        "(default: $OTOP_SYNC_CONFIG, else the one shipped with otop_sync)")  # fmt: skip
+    common.add_argument(
+        "--config",
+        metavar="DIR",
+        help="the province's configuration folder "
+        "(default: $OTOP_SYNC_CONFIG, else the one shipped with otop_sync)",
+    )
     parser = argparse.ArgumentParser(
         prog="otop-sync",
         description="Grade the districts' OTOP mission reports and write the results to the spreadsheet.",
@@ -50,16 +55,34 @@ def _parser() -> argparse.ArgumentParser:
     source = run.add_mutually_exclusive_group()
     source.add_argument("--workbook", metavar="PATH", type=Path, help="a local .xlsx workbook")
     source.add_argument("--spreadsheet", metavar="KEY", help="a Google Sheet, by its key")
-    run.add_argument("--as-of", metavar="DATETIME", type=_as_of,
-                     help="grade as if it were then (ISO 8601; Asia/Bangkok without an offset; "
-                     "default now)")  # fmt: skip
-    run.add_argument("--quarter", metavar="2567Q4", type=_quarter,
-                     help="the quarter to summarise (default: the quarter of the as-of date)")  # fmt: skip
-    run.add_argument("--regrade", action="store_true",
-                     help="recompute every quarter in the responses, not only the current one")  # fmt: skip
+    run.add_argument(
+        "--as-of",
+        metavar="DATETIME",
+        type=_as_of,
+        help="grade as if it were then (ISO 8601; Asia/Bangkok without an offset; default now)",
+    )
+    run.add_argument(
+        "--quarter",
+        metavar="2567Q4",
+        type=_quarter,
+        help="the quarter to summarise (default: the quarter of the as-of date)",
+    )
+    run.add_argument(
+        "--regrade",
+        action="store_true",
+        help="recompute every quarter in the responses, not only the current one",
+    )
     run.add_argument("--dry-run", action="store_true", help="compute and report, write nothing")
     run.add_argument("--json", action="store_true", help="print the result as JSON on standard output")
     run.set_defaults(command=_run)
+
+    check = commands.add_parser(
+        "check", parents=[common], help="check access, tabs and question titles, and say what to fix"
+    )
+    check_source = check.add_mutually_exclusive_group()
+    check_source.add_argument("--workbook", metavar="PATH", type=Path, help="a local .xlsx workbook")
+    check_source.add_argument("--spreadsheet", metavar="KEY", help="a Google Sheet, by its key")
+    check.set_defaults(command=_check, as_of=None)
 
     demo = commands.add_parser("demo", parents=[common], help="write a sample workbook to try otop_sync on")
     demo.add_argument(
@@ -96,9 +119,9 @@ class _Plan:
 def _plan(args: argparse.Namespace, config: Config, now: datetime) -> _Plan:
     """Which spreadsheet to use, and "now": the demo workbook, when nothing else is named, is graded as
     of the morning after its quarter's last deadline unless --as-of says otherwise."""
-    key = args.spreadsheet or (None if args.workbook else config.province.spreadsheet_key)
+    key = args.spreadsheet or (None if args.workbook else config.google.spreadsheet_key)
     if key:
-        raise UsageError("Google Sheets is not supported by this version yet; use --workbook PATH")
+        return _Plan(google_source(key, config), args.as_of or now)
     if args.workbook:
         return _Plan(WorkbookSource(args.workbook), args.as_of or now)
     if config.province.workbook:
@@ -113,14 +136,34 @@ def _plan(args: argparse.Namespace, config: Config, now: datetime) -> _Plan:
     return _Plan(WorkbookSource(DEMO_WORKBOOK), args.as_of or DEMO_AS_OF)
 
 
+def google_source(key: str, config: Config) -> Source:
+    # Imported here: the workbook path needs neither gspread nor google-auth.
+    from otop_sync.sources.google import GoogleSheetsSource, RetryPolicy, load_credentials
+
+    google = config.google
+    return GoogleSheetsSource(
+        key,
+        credentials=load_credentials(google.credentials_file or None),
+        endpoint=sheets_endpoint(config),
+        timeout_seconds=google.timeout_seconds,
+        retry=RetryPolicy(deadline_seconds=google.retry_for_seconds),
+        timezone=config.timezone,
+    )
+
+
 def _run(args: argparse.Namespace) -> int:
     config = load_config(config_dir(args.config))
     now = datetime.now(BANGKOK)
     plan = _plan(args, config, now)
     outcome = sync(
-        plan.source, config=config, as_of=plan.as_of, computed_at=now, quarter=args.quarter,
-        regrade=args.regrade, dry_run=args.dry_run,
-    )  # fmt: skip
+        plan.source,
+        config=config,
+        as_of=plan.as_of,
+        computed_at=now,
+        quarter=args.quarter,
+        regrade=args.regrade,
+        dry_run=args.dry_run,
+    )
     if args.json:
         json.dump(as_json(outcome), sys.stdout, ensure_ascii=False, indent=2)
         sys.stdout.write("\n")
@@ -132,19 +175,40 @@ def _run(args: argparse.Namespace) -> int:
 def _print_summary(outcome: Outcome) -> None:
     rows = outcome.rows
     print(f"{outcome.quarter.label} ({outcome.quarter.code}) as of {outcome.as_of.isoformat()}")
-    print(f"rows read {rows.read}: used {rows.used}, superseded {rows.superseded}, rejected {rows.rejected}; "
-          f"flagged {len(outcome.flags)}")  # fmt: skip
+    print(
+        f"rows read {rows.read}: used {rows.used}, superseded {rows.superseded}, rejected {rows.rejected}; "
+        f"flagged {len(outcome.flags)}"
+    )
     for result in outcome.districts:
         growth = rounded(result.growth_pct)
         growth_text = f"{growth:+.2f}%" if growth is not None else "-"
         products = result.report.new_products if result.report else "-"
-        print(f"  {result.district.code} {result.district.name:<14} {grade_text(result):<12} "
-              f"products {products!s:>3}  growth {growth_text:>9}  {needs_text(result)}")  # fmt: skip
+        print(
+            f"  {result.district.code} {result.district.name:<14} {grade_text(result):<12} "
+            f"products {products!s:>3}  growth {growth_text:>9}  {needs_text(result)}"
+        )
     for change in outcome.changes:
         print(
             f"grade changed: {change.code} {change.name} {change.quarter}: {change.before} -> {change.after}"
         )
     print("dry run: nothing written" if outcome.dry_run else "tabs written")
+
+
+def _check(args: argparse.Namespace) -> int:
+    config = load_config(config_dir(args.config))
+    print(
+        f"configuration: {len(config.province.districts)} districts of {config.province.name}, "
+        f"{len(config.rubrics)} rubric version(s): ok"
+    )
+    plan = _plan(args, config, datetime.now(BANGKOK))
+    try:
+        findings = check_source(plan.source, config.form)
+    except OtopSyncError as exc:
+        print(f"spreadsheet: {exc}")
+        return 1
+    for line in findings.lines:
+        print(line)
+    return 0 if findings.ok else 1
 
 
 def _demo(args: argparse.Namespace) -> int:

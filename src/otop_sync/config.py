@@ -72,6 +72,15 @@ class Coordinator:
 
 
 @dataclass(frozen=True)
+class Google:
+    spreadsheet_key: str
+    credentials_file: str
+    endpoint: str
+    timeout_seconds: float
+    retry_for_seconds: float
+
+
+@dataclass(frozen=True)
 class Province:
     code: str
     name: str
@@ -80,7 +89,6 @@ class Province:
     slogan: str
     mission: str
     form_url: str
-    spreadsheet_key: str
     workbook: str
     coordinators: tuple[Coordinator, ...]
     districts: tuple[District, ...]
@@ -127,6 +135,7 @@ class Deadlines:
 @dataclass(frozen=True)
 class Config:
     province: Province
+    google: Google
     form: Form
     checks: Checks
     rubrics: tuple[Rubric, ...]  # by from_fiscal_year, ascending
@@ -204,6 +213,7 @@ def parse_config(texts: Mapping[str, str]) -> Config:
     schedule = files["schedule.toml"]
     return Config(
         province=_parse_province(files["province.toml"]),
+        google=_parse_google(files["province.toml"]),
         form=_parse_form(form),
         checks=_parse_checks(form.table("checks")),
         rubrics=_parse_rubrics(files["rubric.toml"]),
@@ -235,10 +245,26 @@ def _parse_province(doc: _Table) -> Province:
         slogan=province.text("slogan", ""),
         mission=province.text("mission"),
         form_url=province.text("form_url", ""),
-        spreadsheet_key=province.text("spreadsheet_key", ""),
         workbook=province.text("workbook", ""),
         coordinators=coordinators,
         districts=_parse_districts(doc),
+    )
+
+
+def _parse_google(doc: _Table) -> Google:
+    google = doc.table("google") if "google" in doc.data else _Table(doc.file, "google", {})
+    seconds = {}
+    for name, default in (("timeout_seconds", 30), ("retry_for_seconds", 180)):
+        value = google.data.get(name, default)
+        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+            raise google.fail(name, f"{value!r} should be a number of seconds above 0")
+        seconds[name] = float(value)
+    return Google(
+        spreadsheet_key=google.text("spreadsheet_key", "").strip(),
+        credentials_file=google.text("credentials_file", "").strip(),
+        endpoint=google.text("endpoint", "").strip().rstrip("/"),
+        timeout_seconds=seconds["timeout_seconds"],
+        retry_for_seconds=seconds["retry_for_seconds"],
     )
 
 

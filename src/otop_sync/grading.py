@@ -128,8 +128,20 @@ def grade_district(
 ) -> DistrictResult:
     """The result of one district for one quarter; `reports` are its valid rows of that quarter."""
     rounds = rounds_of(quarter, reports, deadlines=deadlines, as_of=as_of)
-    empty = DistrictResult(district, quarter, Status.NOT_REPORTED, None, None, None, None, None, None, None,
-                           rounds, ("ยังไม่รายงาน",))  # fmt: skip
+    empty = DistrictResult(
+        district,
+        quarter,
+        Status.NOT_REPORTED,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        rounds,
+        ("ยังไม่รายงาน",),
+    )
     if not reports:
         return empty
     report = max(reports, key=_recency)
@@ -275,8 +287,10 @@ def flag_reports(
     for result in results:
         if result.growth_pct is not None and abs(result.growth_pct) > checks.suspicious_growth_pct:
             assert result.report is not None
-            reason = (f"อัตราเพิ่ม {result.growth_pct:+.2f}% เกิน ±{checks.suspicious_growth_pct}% "
-                      "โปรดตรวจสอบยอดจำหน่ายหรือยอดปีฐาน")  # fmt: skip
+            reason = (
+                f"อัตราเพิ่ม {result.growth_pct:+.2f}% เกิน ±{checks.suspicious_growth_pct}% "
+                "โปรดตรวจสอบยอดจำหน่ายหรือยอดปีฐาน"
+            )
             flags.append(Flag(result.report.row, result.district, reason))
     return tuple(sorted(flags, key=lambda f: (f.row, f.reason)))
 
@@ -289,13 +303,23 @@ def _falling_figures(rows: Sequence[Report]) -> list[Flag]:
     flags = []
     for earlier, later in pairwise(ordered):
         if later.new_products < earlier.new_products:
-            flags.append(Flag(later.row, later.district,
-                              f"จำนวนผลิตภัณฑ์สะสมลดลงจาก {earlier.month.label} "
-                              f"({earlier.new_products} → {later.new_products})"))  # fmt: skip
+            flags.append(
+                Flag(
+                    later.row,
+                    later.district,
+                    f"จำนวนผลิตภัณฑ์สะสมลดลงจาก {earlier.month.label} "
+                    f"({earlier.new_products} → {later.new_products})",
+                )
+            )
         if later.sales < earlier.sales:
-            flags.append(Flag(later.row, later.district,
-                              f"ยอดจำหน่ายสะสมลดลงจาก {earlier.month.label} "
-                              f"({earlier.sales:,.2f} → {later.sales:,.2f} บาท)"))  # fmt: skip
+            flags.append(
+                Flag(
+                    later.row,
+                    later.district,
+                    f"ยอดจำหน่ายสะสมลดลงจาก {earlier.month.label} "
+                    f"({earlier.sales:,.2f} → {later.sales:,.2f} บาท)",
+                )
+            )
     return flags
 
 

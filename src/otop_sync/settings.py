@@ -14,6 +14,8 @@ from otop_sync.config import CONFIG_FILES, Config, parse_config
 from otop_sync.errors import ConfigError
 
 CONFIG_ENV = "OTOP_SYNC_CONFIG"
+SHEETS_ENDPOINT_ENV = "OTOP_SYNC_SHEETS_ENDPOINT"
+DEFAULT_SHEETS_ENDPOINT = "https://sheets.googleapis.com"
 
 _PACKAGE = Path(__file__).resolve().parent
 _CHECKOUT = _PACKAGE.parent.parent
@@ -50,3 +52,10 @@ def load_config(directory: Path) -> Config:
         return parse_config(texts)
     except ConfigError as exc:
         raise ConfigError(str(directory / exc.file), exc.key, exc.problem) from exc
+
+
+def sheets_endpoint(config: Config, environ: Mapping[str, str] | None = None) -> str:
+    """The configuration's endpoint, else $OTOP_SYNC_SHEETS_ENDPOINT, else Google's."""
+    environ = os.environ if environ is None else environ
+    chosen = config.google.endpoint or environ.get(SHEETS_ENDPOINT_ENV, "").strip()
+    return chosen.rstrip("/") or DEFAULT_SHEETS_ENDPOINT

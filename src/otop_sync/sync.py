@@ -71,9 +71,14 @@ def sync(
 ) -> Outcome:
     data = source.read(config.form)
     outcome, writes = decide(
-        data, config=config, as_of=as_of, computed_at=computed_at, quarter=quarter, regrade=regrade,
+        data,
+        config=config,
+        as_of=as_of,
+        computed_at=computed_at,
+        quarter=quarter,
+        regrade=regrade,
         dry_run=dry_run,
-    )  # fmt: skip
+    )
     if not dry_run:
         source.write(writes)
     return outcome
@@ -99,12 +104,17 @@ def decide(
     quarters = sorted({q for _, q in selection.by_district_quarter} | {current})
     results = [
         grade_district(
-            district, q, reports=selection.by_district_quarter.get((district.code, q), ()),
-            base_year=base_year, rubric=config.rubric_for(q), deadlines=config.deadlines, as_of=as_of,
+            district,
+            q,
+            reports=selection.by_district_quarter.get((district.code, q), ()),
+            base_year=base_year,
+            rubric=config.rubric_for(q),
+            deadlines=config.deadlines,
+            as_of=as_of,
         )
         for q in quarters
         for district in config.province.districts
-    ]  # fmt: skip
+    ]
     outcome = Outcome(
         quarter=current,
         as_of=as_of,

@@ -134,8 +134,9 @@ class _Package:
         while f"rId{rel_number}" in ids:
             rel_number += 1
         rel_id = f"rId{rel_number}"
-        etree.SubElement(self.rels, _q(PKG_REL, "Relationship"), Id=rel_id, Type=WORKSHEET_REL,
-                         Target="/" + part)  # fmt: skip
+        etree.SubElement(
+            self.rels, _q(PKG_REL, "Relationship"), Id=rel_id, Type=WORKSHEET_REL, Target="/" + part
+        )
         sheet_ids = [int(s.get("sheetId") or 0) for s in sheets.iter(_q(MAIN, "sheet"))]
         sheet = etree.SubElement(
             sheets, _q(MAIN, "sheet"), name=title, sheetId=str(max(sheet_ids, default=0) + 1)
@@ -257,8 +258,14 @@ class _StyleTable:
         centre: bool = False,
     ) -> int:
         xfs = self._list("cellXfs", ("cellStyles", "dxfs", "tableStyles", "colors", "extLst"))
-        xf = etree.Element(_q(MAIN, "xf"), numFmtId=str(number_format), fontId=str(font), fillId=str(fill),
-                           borderId="0", xfId="0")  # fmt: skip
+        xf = etree.Element(
+            _q(MAIN, "xf"),
+            numFmtId=str(number_format),
+            fontId=str(font),
+            fillId=str(fill),
+            borderId="0",
+            xfId="0",
+        )
         for flag, used in (("applyNumberFormat", number_format), ("applyFont", font), ("applyFill", fill)):
             if used:
                 xf.set(flag, "1")
