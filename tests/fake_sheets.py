@@ -252,6 +252,14 @@ class FakeSheetsAPI(BaseAdapter):
             raise ApiError(400, f"Unable to parse range: {a1}", "INVALID_ARGUMENT")
         return sheet, ((int(found[2]) - 1, int(found[3])) if found[2] else None)
 
+    def _values_get(self, book: Spreadsheet, call: Call) -> dict[str, Any]:
+        a1 = call.path.split("/values/", 1)[1]
+        sheet, rows = self._range(book, a1)
+        values = sheet.values(call.params.get("valueRenderOption", ["FORMATTED_VALUE"])[0])
+        if rows is not None:
+            values = values[rows[0] : rows[1]]
+        return {"range": a1, "majorDimension": "ROWS", **({"values": values} if values else {})}
+
     def _values_update(self, book: Spreadsheet, call: Call) -> dict[str, Any]:
         a1 = call.path.split("/values/", 1)[1]
         found = re.fullmatch(r"'((?:[^']|'')*)'!([A-Z]+)(\d+)(?::[A-Z]+\d+)?", a1)
