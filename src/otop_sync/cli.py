@@ -14,10 +14,10 @@ from pathlib import Path
 from otop_sync.checkup import check_source
 from otop_sync.config import Config
 from otop_sync.demo import DEMO_AS_OF, demo_tabs
-from otop_sync.errors import OtopSyncError, UsageError
+from otop_sync.errors import BriefError, OtopSyncError, UsageError
 from otop_sync.outcome import Outcome, as_json
 from otop_sync.periods import BANGKOK, Quarter, to_bangkok
-from otop_sync.settings import config_dir, load_config, sheets_endpoint
+from otop_sync.settings import config_dir, load_config, sheets_endpoint, shipped_dir
 from otop_sync.sources.workbook import WorkbookSource, write_new_workbook
 from otop_sync.sync import Source, sync
 from otop_sync.tables import grade_text, needs_text, rounded
@@ -50,22 +50,28 @@ def _parser() -> argparse.ArgumentParser:
         description="Grade the districts' OTOP mission reports and write the results to the spreadsheet.",
     )
     commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
-
-    run = commands.add_parser("run", parents=[common], help="one sync: read, validate, grade, write the tabs")
-    source = run.add_mutually_exclusive_group()
+    sources = argparse.ArgumentParser(add_help=False)
+    source = sources.add_mutually_exclusive_group()
     source.add_argument("--workbook", metavar="PATH", type=Path, help="a local .xlsx workbook")
     source.add_argument("--spreadsheet", metavar="KEY", help="a Google Sheet, by its key")
-    run.add_argument(
+    when = argparse.ArgumentParser(add_help=False)
+    when.add_argument(
         "--as-of",
         metavar="DATETIME",
         type=_as_of,
         help="grade as if it were then (ISO 8601; Asia/Bangkok without an offset; default now)",
     )
-    run.add_argument(
+    when.add_argument(
         "--quarter",
         metavar="2567Q4",
         type=_quarter,
         help="the quarter to summarise (default: the quarter of the as-of date)",
+    )
+
+    run = commands.add_parser(
+        "run",
+        parents=[common, sources, when],
+        help="one sync: read, validate, grade, write the tabs, the brief",
     )
     run.add_argument(
         "--regrade",
@@ -74,14 +80,21 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--dry-run", action="store_true", help="compute and report, write nothing")
     run.add_argument("--json", action="store_true", help="print the result as JSON on standard output")
+    run.add_argument("--no-brief", action="store_true", help="write the tabs but not the brief")
     run.set_defaults(command=_run)
 
-    check = commands.add_parser(
-        "check", parents=[common], help="check access, tabs and question titles, and say what to fix"
+    brief = commands.add_parser(
+        "brief", parents=[common, sources, when], help="render the brief from the spreadsheet; write no tab"
     )
-    check_source = check.add_mutually_exclusive_group()
-    check_source.add_argument("--workbook", metavar="PATH", type=Path, help="a local .xlsx workbook")
-    check_source.add_argument("--spreadsheet", metavar="KEY", help="a Google Sheet, by its key")
+    brief.set_defaults(command=_brief)
+
+    qr = commands.add_parser("qr", parents=[common], help="write the form's QR code as SVG and PNG")
+    qr.add_argument("--output", metavar="DIR", type=Path, help="where (default: the brief's folder)")
+    qr.set_defaults(command=_qr)
+
+    check = commands.add_parser(
+        "check", parents=[common, sources], help="check access, tabs and question titles, and say what to fix"
+    )
     check.set_defaults(command=_check, as_of=None)
 
     demo = commands.add_parser("demo", parents=[common], help="write a sample workbook to try otop_sync on")
@@ -164,15 +177,64 @@ def _run(args: argparse.Namespace) -> int:
         regrade=args.regrade,
         dry_run=args.dry_run,
     )
+    brief: dict[str, object] | None = None
+    if not (args.dry_run or args.no_brief):
+        brief = _write_brief(outcome, config)
     if args.json:
-        json.dump(as_json(outcome), sys.stdout, ensure_ascii=False, indent=2)
+        json.dump({**as_json(outcome), "brief": brief}, sys.stdout, ensure_ascii=False, indent=2)
         sys.stdout.write("\n")
     else:
-        _print_summary(outcome)
+        _print_summary(outcome, brief)
+    if brief and "error" in brief:
+        # The tabs are written; the previous brief stays where it was.
+        print(f"otop-sync: error: {brief['error']}", file=sys.stderr)
+        return 1
     return 0
 
 
-def _print_summary(outcome: Outcome) -> None:
+def _write_brief(outcome: Outcome, config: Config) -> dict[str, object]:
+    from otop_sync.brief import write_brief
+
+    settings = config.brief
+    override = Path(settings.templates) if settings.templates else None
+    try:
+        files = write_brief(
+            outcome,
+            config,
+            output=Path(settings.output),
+            folders=[f for f in (override, shipped_dir("templates")) if f],
+            thai_numerals=settings.thai_numerals,
+            timeout_seconds=settings.timeout_seconds,
+        )
+    except BriefError as exc:
+        return {"error": str(exc)}
+    return {"html": str(files.html), "pdf": str(files.pdf), "pages": files.pages}
+
+
+def _brief(args: argparse.Namespace) -> int:
+    config = load_config(config_dir(args.config))
+    now = datetime.now(BANGKOK)
+    plan = _plan(args, config, now)
+    outcome = sync(
+        plan.source, config=config, as_of=plan.as_of, computed_at=now, quarter=args.quarter, dry_run=True
+    )
+    brief = _write_brief(outcome, config)
+    if "error" in brief:
+        raise BriefError(str(brief["error"]))
+    print(f"wrote {brief['pdf']} ({brief['pages']} pages) and {brief['html']}")
+    return 0
+
+
+def _qr(args: argparse.Namespace) -> int:
+    from otop_sync.brief import write_qr
+
+    config = load_config(config_dir(args.config))
+    svg, png = write_qr(config.province.form_url, args.output or Path(config.brief.output))
+    print(f"wrote {svg} and {png} for {config.province.form_url}")
+    return 0
+
+
+def _print_summary(outcome: Outcome, brief: dict[str, object] | None) -> None:
     rows = outcome.rows
     print(f"{outcome.quarter.label} ({outcome.quarter.code}) as of {outcome.as_of.isoformat()}")
     print(
@@ -192,6 +254,8 @@ def _print_summary(outcome: Outcome) -> None:
             f"grade changed: {change.code} {change.name} {change.quarter}: {change.before} -> {change.after}"
         )
     print("dry run: nothing written" if outcome.dry_run else "tabs written")
+    if brief and "pdf" in brief:
+        print(f"brief: {brief['pdf']} ({brief['pages']} pages)")
 
 
 def _check(args: argparse.Namespace) -> int:

@@ -81,6 +81,14 @@ class Google:
 
 
 @dataclass(frozen=True)
+class BriefSettings:
+    output: str
+    templates: str
+    thai_numerals: bool
+    timeout_seconds: float
+
+
+@dataclass(frozen=True)
 class Province:
     code: str
     name: str
@@ -136,6 +144,7 @@ class Deadlines:
 class Config:
     province: Province
     google: Google
+    brief: BriefSettings
     form: Form
     checks: Checks
     rubrics: tuple[Rubric, ...]  # by from_fiscal_year, ascending
@@ -214,6 +223,7 @@ def parse_config(texts: Mapping[str, str]) -> Config:
     return Config(
         province=_parse_province(files["province.toml"]),
         google=_parse_google(files["province.toml"]),
+        brief=_parse_brief(files["province.toml"]),
         form=_parse_form(form),
         checks=_parse_checks(form.table("checks")),
         rubrics=_parse_rubrics(files["rubric.toml"]),
@@ -265,6 +275,19 @@ def _parse_google(doc: _Table) -> Google:
         endpoint=google.text("endpoint", "").strip().rstrip("/"),
         timeout_seconds=seconds["timeout_seconds"],
         retry_for_seconds=seconds["retry_for_seconds"],
+    )
+
+
+def _parse_brief(doc: _Table) -> BriefSettings:
+    brief = doc.table("brief") if "brief" in doc.data else _Table(doc.file, "brief", {})
+    timeout = brief.data.get("timeout_seconds", 60)
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
+        raise brief.fail("timeout_seconds", f"{timeout!r} should be a number of seconds above 0")
+    return BriefSettings(
+        output=brief.text("output", "briefs"),
+        templates=brief.text("templates", ""),
+        thai_numerals=brief.get("thai_numerals", bool, True),
+        timeout_seconds=float(timeout),
     )
 
 

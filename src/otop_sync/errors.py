@@ -3,8 +3,9 @@
     OtopSyncError
     ├── ConfigError        a configuration file is missing, unreadable or inconsistent
     ├── UsageError         a command-line value cannot be used (a quarter, a date)
-    └── SourceError        the workbook or spreadsheet cannot be read or written
-        └── LayoutError    a tab or a question column the configuration names is not there
+    ├── SourceError        the workbook or spreadsheet cannot be read or written
+    │   └── LayoutError    a tab or a question column the configuration names is not there
+    └── BriefError         the brief cannot be rendered or written (the previous one is kept)
 
 A row that cannot be read is not an exception: it is data, a reason in the report.
 Adapters translate the errors of the libraries below them with ``raise ... from exc``.
@@ -34,4 +35,8 @@ class SourceError(OtopSyncError):
 
 
 class LayoutError(SourceError):
+    pass
+
+
+class BriefError(OtopSyncError):
     pass

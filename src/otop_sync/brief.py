@@ -1,0 +1,395 @@
+"""The executive brief: the quarter in Thai, as HTML and an A4 PDF, for the monthly executive meeting.
+
+The only module that imports Jinja2, WeasyPrint and segno. The page is built from the same results as
+the tabs; the PDF is rendered in a separate process with a time limit, and its resources are fetched
+only from otop_sync's own fonts and templates or ``data:`` URLs: nothing a district typed can make it
+read a file or reach the network.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+import tempfile
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import fontpkg_sarabun
+import jinja2
+import segno
+from markupsafe import Markup
+
+from otop_sync.charts import Threshold, growth_chart, products_chart
+from otop_sync.config import Config, Rubric
+from otop_sync.errors import BriefError
+from otop_sync.grading import DistrictResult, Status, Timeliness
+from otop_sync.outcome import Outcome
+from otop_sync.periods import format_be_datetime, format_thai_date, thai_digits, to_bangkok
+from otop_sync.tables import NO_GRADE, baht, grade_text, needs_text, round_text, rounded
+
+TEMPLATE = "brief.html.j2"
+STYLESHEET = "brief.css"
+FONT_FILES = (
+    ("Sarabun-Regular.ttf", 400, "normal"),
+    ("Sarabun-Bold.ttf", 700, "normal"),
+    ("Sarabun-Italic.ttf", 400, "italic"),
+)
+FONT_FAMILY = "Sarabun"
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class BriefFiles:
+    html: Path
+    pdf: Path
+    pages: int
+
+
+# The page's content -------------------------------------------------------------------------------
+
+
+def font_faces() -> list[dict[str, Any]]:
+    """The Sarabun files as file:// URLs (WeasyPrint ignores bare paths); missing ones fail loudly."""
+    folder = Path(fontpkg_sarabun.ROOT) / "files"
+    faces = []
+    for name, weight, style in FONT_FILES:
+        path = folder / name
+        if not path.is_file():
+            raise BriefError(f"the Thai font {name} is missing ({path}): reinstall fontpkg-sarabun")
+        faces.append({"url": path.as_uri(), "weight": weight, "style": style})
+    return faces
+
+
+def _css(result: DistrictResult) -> str:
+    return f"grade-{result.grade.value.lower()}" if result.grade else "grade-none"
+
+
+def _district_row(result: DistrictResult) -> dict[str, Any]:
+    report, base = result.report, result.base
+    growth = rounded(result.growth_pct)
+    return {
+        "name": result.district.name,
+        "products": report.new_products if report else "–",
+        "sales": baht(report.sales) if report else "–",
+        "base": baht(base.sales) if base and base.sales is not None else "–",
+        "growth": f"{growth:+.2f}%" if growth is not None else "–",
+        "grade": grade_text(result),
+        "grade_css": _css(result),
+        "products_grade": result.products_level.value if result.products_level else "",
+        "sales_grade": result.growth_level.value if result.growth_level else "",
+        "needs": needs_text(result),
+        "notes": list(result.notes) if result.status is not Status.NOT_REPORTED else [],
+    }
+
+
+_TIMELINESS_CSS = {
+    Timeliness.ON_TIME: "on-time",
+    Timeliness.LATE: "late",
+    Timeliness.NOT_REPORTED: "missing",
+    Timeliness.PENDING: "pending",
+}
+
+
+def _grade_tiles(results: Sequence[DistrictResult]) -> list[dict[str, Any]]:
+    counts = Counter(grade_text(r) for r in results)
+    tiles = [{"label": f"ระดับ {g}", "count": counts.get(g, 0), "css": f"grade-{g.lower()}"} for g in "ABCD"]
+    for status in (Status.NO_BASE, Status.NOT_REPORTED):
+        label = NO_GRADE[status]
+        tiles.append({"label": label, "count": counts.get(label, 0), "css": "grade-none"})
+    return tiles
+
+
+def _current_round(results: Sequence[DistrictResult]) -> dict[str, Any] | None:
+    rounds = [r.rounds[-1] for r in results if r.rounds]
+    if not rounds:
+        return None
+    counts = Counter(r.timeliness for r in rounds)
+    latest = rounds[0]
+    return {
+        "label": f"รอบที่ {len(results[0].rounds)} ({latest.month.label})",
+        "due_text": format_thai_date(latest.due.date(), thai_numerals=False),
+        "on_time": counts[Timeliness.ON_TIME],
+        "late": counts[Timeliness.LATE],
+        "not_reported": counts[Timeliness.NOT_REPORTED],
+        "pending": counts[Timeliness.PENDING],
+    }
+
+
+def _problems(outcome: Outcome) -> list[dict[str, Any]]:
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for rejection in outcome.rejections:
+        groups.setdefault(rejection.district_as_written or "(ไม่ระบุ)", []).append(
+            {"row": rejection.row, "kind": "ไม่นำมาใช้", "reason": "; ".join(rejection.reasons)}
+        )
+    for flag in outcome.flags:
+        groups.setdefault(flag.district.name, []).append(
+            {"row": flag.row, "kind": "โปรดตรวจสอบ", "reason": flag.reason}
+        )
+    for problem in outcome.base_problems:
+        groups.setdefault(problem.district_as_written or "(ไม่ระบุ)", []).append(
+            {"row": problem.row, "kind": "ยอดปีฐาน", "reason": "; ".join(problem.reasons)}
+        )
+    return [
+        {"district": d, "entries": sorted(rows, key=lambda i: i["row"])} for d, rows in sorted(groups.items())
+    ]
+
+
+def _condition_text(operator: str, value: object, unit: str) -> str:
+    words = "ไม่น้อยกว่า" if operator == ">=" else "มากกว่า"
+    return f"{words} {value}{unit}"
+
+
+def _rubric_rows(rubric: Rubric | None) -> list[dict[str, str]]:
+    if rubric is None:
+        return []
+    rows = [
+        {
+            "grade": g.grade.value,
+            "css": f"grade-{g.grade.value.lower()}",
+            "products": _condition_text(g.products.operator, g.products.value, " ผลิตภัณฑ์"),
+            "growth": _condition_text(g.growth_pct.operator, g.growth_pct.value, "%"),
+        }
+        for g in rubric.grades
+    ]
+    rows.append(
+        {
+            "grade": rubric.fallback.value,
+            "css": f"grade-{rubric.fallback.value.lower()}",
+            "products": "ไม่ถึงเกณฑ์ข้างต้น",
+            "growth": "ไม่ถึงเกณฑ์ข้างต้น",
+        }
+    )
+    return rows
+
+
+DECISIONS = (
+    "อำเภอได้ระดับสูงสุดที่ผ่านเกณฑ์ทั้งสองด้านพร้อมกัน หากไม่ผ่านระดับใดเลยได้ระดับ D",
+    "“ไม่น้อยกว่า” นับรวมค่าที่เท่ากับเกณฑ์ “มากกว่า” ไม่นับค่าที่เท่ากับเกณฑ์ อัตราเพิ่มเท่ากับ 2.00% พอดีจึงได้ระดับ D "
+    "การเปรียบเทียบใช้ค่าเต็ม ไม่ปัดเศษ (แสดงผลทศนิยมสองตำแหน่ง)",
+    "ยอดจำหน่ายเทียบกับเดือนเดียวกันของไตรมาสเดียวกันในปีงบประมาณก่อน หากปีฐานมีเฉพาะยอดรวมทั้งไตรมาสจะเทียบกับทั้งไตรมาส",
+    "อำเภอที่ไม่มียอดจำหน่ายปีฐาน หรือยอดปีฐานเป็นศูนย์ ไม่จัดระดับ และระบุเหตุผลไว้",
+    "อำเภอที่ยังไม่มีรายงานที่ใช้ได้ในไตรมาส แสดงเป็น “ยังไม่รายงาน”",
+    "ไตรมาสคิดตามปีงบประมาณจากเดือนที่รายงาน (ไตรมาส 1 = ต.ค.–ธ.ค.) รายงานฉบับล่าสุดของเดือนล่าสุดเป็นฉบับที่นับ",
+    "รายงานที่ส่งหลังกำหนดยังนับคะแนน แต่แสดงว่าส่งช้า แถวที่อ่านไม่ได้ไม่นำมาคำนวณและแสดงในตารางข้อมูลที่ต้องแก้ไข",
+)
+
+
+def brief_context(outcome: Outcome, config: Config, *, thai_numerals: bool = True) -> dict[str, Any]:
+    """Everything the template shows, as plain values (escaped by the template) and two SVG charts."""
+    province, results = config.province, outcome.districts
+    rubric = config.rubric_for(outcome.quarter)
+    growth_thresholds = [
+        Threshold(g.grade.value, g.growth_pct.value) for g in (rubric.grades if rubric else ())
+    ]
+    product_thresholds = [
+        Threshold(g.grade.value, g.products.value) for g in (rubric.grades if rubric else ())
+    ]
+    as_of = to_bangkok(outcome.as_of)
+    number = thai_digits if thai_numerals else str
+    months = outcome.quarter.months
+    return {
+        "title": f"สรุปผล{province.mission} {outcome.quarter.label} {province.office}",
+        "office": province.office,
+        "department": province.department,
+        "slogan": province.slogan,
+        "mission": province.mission,
+        "quarter_label": number(outcome.quarter.label),
+        "date_text": format_thai_date(as_of.date(), thai_numerals=thai_numerals),
+        "as_of_iso": as_of.isoformat(),
+        "as_of_text": format_be_datetime(as_of),
+        "computed_at_text": format_be_datetime(outcome.computed_at),
+        "font_faces": font_faces(),
+        "grade_tiles": _grade_tiles(results),
+        "round": _current_round(results),
+        "districts": [_district_row(r) for r in results],
+        "growth_svg": Markup(growth_chart(results, growth_thresholds)),
+        "products_svg": Markup(products_chart(results, product_thresholds)),
+        "due_day_text": number(str(config.deadlines.due_day)),
+        "round_months": [m.label for m in months],
+        "timeliness": [
+            {
+                "name": r.district.name,
+                "cells": [{"text": round_text(x), "css": _TIMELINESS_CSS[x.timeliness]} for x in r.rounds]
+                + [{"text": "", "css": ""}] * (len(months) - len(r.rounds)),
+            }
+            for r in results
+        ],
+        "problems": _problems(outcome),
+        "qr_svg": Markup(qr_svg(province.form_url)) if province.form_url else "",
+        "form_url": province.form_url,
+        "coordinators": [c for c in province.coordinators if c.name],
+        "rubric": _rubric_rows(rubric),
+        "decisions": DECISIONS,
+    }
+
+
+def qr_svg(url: str) -> str:
+    return str(segno.make(url, error="m").svg_inline(scale=4, border=2, omitsize=True))
+
+
+# Rendering ----------------------------------------------------------------------------------------
+
+
+def template_folders(override: Path | None, shipped: Path) -> list[Path]:
+    return [override, shipped] if override else [shipped]
+
+
+def render_html(
+    outcome: Outcome, config: Config, *, folders: Sequence[Path], thai_numerals: bool = True
+) -> str:
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader([str(f) for f in folders]),
+        autoescape=True,  # a district's remark "<script>" is shown as text
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+    )
+    try:
+        stylesheet = Markup(environment.loader.get_source(environment, STYLESHEET)[0])  # type: ignore[union-attr]
+        context = brief_context(outcome, config, thai_numerals=thai_numerals)
+        return environment.get_template(TEMPLATE).render(**context, stylesheet=stylesheet)
+    except jinja2.TemplateSyntaxError as exc:
+        raise BriefError(f"template {exc.filename or exc.name}: line {exc.lineno}: {exc.message}") from exc
+    except jinja2.TemplateError as exc:
+        raise BriefError(f"template {TEMPLATE}: {exc}") from exc
+    except (TypeError, ValueError, AttributeError, KeyError) as exc:  # a custom template's mistake
+        raise BriefError(f"template {TEMPLATE}: {type(exc).__name__}: {exc}") from exc
+
+
+def render_pdf(html: str, *, allowed: Iterable[Path], timeout_seconds: float = 60) -> tuple[bytes, int]:
+    """The PDF and its page count, rendered by a child process that is killed at the time limit.
+
+    A child process rather than a thread or a fork: a thread cannot be stopped, and forking the
+    scheduler's threaded process can copy a lock that another thread holds."""
+    with tempfile.TemporaryDirectory(prefix="otop-sync-brief-") as folder:
+        target = Path(folder) / "brief.pdf"
+        command = [sys.executable, "-m", "otop_sync.brief", str(target), *(str(p) for p in allowed)]
+        try:
+            done = subprocess.run(
+                command, input=html.encode(), capture_output=True, timeout=timeout_seconds, check=False
+            )
+        except subprocess.TimeoutExpired:
+            raise BriefError(
+                f"rendering the PDF took longer than {timeout_seconds:g} s; the previous brief is kept"
+            ) from None
+        if done.returncode != 0:
+            lines = done.stderr.decode(errors="replace").strip().splitlines() or ["no message"]
+            raise BriefError(lines[-1].removeprefix("otop-sync: error: "))
+        return target.read_bytes(), int(done.stdout.decode().strip() or 0)
+
+
+def _render_main(argv: Sequence[str]) -> int:
+    """`python -m otop_sync.brief OUT.pdf ROOT...`: render the HTML on standard input."""
+    target, *roots = argv
+    try:
+        pdf, pages = _render(sys.stdin.buffer.read().decode(), [Path(r) for r in roots])
+    except BriefError as exc:
+        print(f"otop-sync: error: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # reported to the parent in one line
+        print(f"otop-sync: error: rendering the PDF failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 2
+    Path(target).write_bytes(pdf)
+    print(pages)
+    return 0
+
+
+def _render(html: str, allowed: list[Path]) -> tuple[bytes, int]:
+    import weasyprint
+
+    document = weasyprint.HTML(
+        string=html, base_url=allowed[0].as_uri() + "/", url_fetcher=_fetcher(allowed)
+    ).render()
+    pdf = document.write_pdf(pdf_variant=None)
+    families = {font.family for font in document.fonts.values()}
+    if families != {FONT_FAMILY}:
+        # Pango would otherwise quietly set Thai in another font, and the pages would reflow.
+        raise BriefError(
+            f"the PDF would use {', '.join(sorted(families - {FONT_FAMILY})) or 'no font'} "
+            f"instead of {FONT_FAMILY}: the Thai font did not load"
+        )
+    return pdf, len(document.pages)
+
+
+def _fetcher(allowed: list[Path]) -> Any:
+    import weasyprint
+
+    roots = [p.resolve() for p in allowed]
+
+    class OwnFilesOnly(weasyprint.URLFetcher):  # type: ignore[misc]
+        """Fonts and assets shipped with otop_sync, and data: URLs; never a path or host from the data."""
+
+        def fetch(self, url: str, headers: Any = None) -> Any:
+            scheme = urlsplit(url).scheme.lower()
+            if scheme == "data":
+                return super().fetch(url, headers)
+            if scheme == "file":
+                path = Path(unquote(urlsplit(url).path)).resolve()
+                if any(path.is_relative_to(root) for root in roots) and path.is_file():
+                    return weasyprint.urls.URLFetcherResponse(path.as_uri(), path.read_bytes())
+            raise ValueError(f"otop_sync does not fetch {url}")
+
+    return OwnFilesOnly()
+
+
+def write_brief(
+    outcome: Outcome,
+    config: Config,
+    *,
+    output: Path,
+    folders: Sequence[Path],
+    thai_numerals: bool = True,
+    timeout_seconds: float = 60,
+) -> BriefFiles:
+    """Render and write brief-<quarter>-<B.E. date>.html/.pdf and brief-latest.html/.pdf, atomically."""
+    html = render_html(outcome, config, folders=folders, thai_numerals=thai_numerals)
+    fonts = Path(fontpkg_sarabun.ROOT) / "files"
+    pdf, pages = render_pdf(html, allowed=[*folders, fonts], timeout_seconds=timeout_seconds)
+    day = to_bangkok(outcome.as_of)
+    stem = f"brief-{outcome.quarter.code}-{day.year + 543:04d}-{day.month:02d}-{day.day:02d}"
+    try:
+        output.mkdir(parents=True, exist_ok=True)
+        for name, content in (
+            (f"{stem}.html", html.encode()),
+            (f"{stem}.pdf", pdf),
+            ("brief-latest.html", html.encode()),
+            ("brief-latest.pdf", pdf),
+        ):
+            _write_atomically(output / name, content)
+    except OSError as exc:
+        raise BriefError(f"cannot write the brief into {output}: {exc.strerror or exc}") from exc
+    log.info("brief written: %s (%d pages)", output / f"{stem}.pdf", pages)
+    return BriefFiles(output / f"{stem}.html", output / f"{stem}.pdf", pages)
+
+
+def _write_atomically(path: Path, content: bytes) -> None:
+    descriptor, temporary = tempfile.mkstemp(prefix=".otop-sync-", dir=path.parent)
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(content)
+        os.chmod(temporary, 0o644)  # a brief is for reading by the office, not private to the service
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+
+
+def write_qr(url: str, output: Path) -> tuple[Path, Path]:
+    """The form's QR code as SVG and PNG, for the province's letter."""
+    if not url:
+        raise BriefError("no form_url in province.toml: nothing to encode")
+    code = segno.make(url, error="m")
+    output.mkdir(parents=True, exist_ok=True)
+    svg, png = output / "form-qr.svg", output / "form-qr.png"
+    code.save(str(svg), scale=10, border=4)
+    code.save(str(png), scale=10, border=4)
+    return svg, png
+
+
+if __name__ == "__main__":
+    sys.exit(_render_main(sys.argv[1:]))
