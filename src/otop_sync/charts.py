@@ -78,7 +78,8 @@ def _bar_chart(
 ) -> str:
     # Many districts make thinner rows, so that one chart still fits on a page.
     row = max(6, min(22, 560 // max(len(bars), 1)))
-    top, bottom = 34, 22
+    # Threshold labels sit on rows of their own, so that close thresholds (2 %, 3 %) never overlap.
+    top, bottom = 26 + 9 * len(thresholds), 22
     height = top + row * len(bars) + bottom
     plot_left, plot_right = LABEL_WIDTH, WIDTH - VALUE_WIDTH
     span = high - low or Decimal(1)
@@ -108,15 +109,16 @@ def _bar_chart(
         out.append(f'<text x="{plot_right + 4}" y="{y + row * 0.72:.1f}">{escape(bar.text)}</text>')
     plot_bottom = top + row * len(bars)
     out.append(f'<line x1="{zero:.1f}" y1="{top - 4}" x2="{zero:.1f}" y2="{plot_bottom}" stroke="#333"/>')
-    for threshold in thresholds:
+    for index, threshold in enumerate(thresholds):
         tx = x(threshold.value)
         out.append(
             f'<line x1="{tx:.1f}" y1="{top - 4}" x2="{tx:.1f}" y2="{plot_bottom}" stroke="#555" '
             'stroke-dasharray="4 3"/>'
         )
         label = f"{threshold.grade} {threshold.value.normalize():f}{unit}"
+        label_y = top - 7 - 9 * index
         out.append(
-            f'<text x="{tx:.1f}" y="{top - 8}" text-anchor="middle" font-size="9">{escape(label)}</text>'
+            f'<text x="{tx:.1f}" y="{label_y}" text-anchor="middle" font-size="9">{escape(label)}</text>'
         )
     out.append(f'<text x="{plot_left}" y="{height - 6}" font-size="9">{low.normalize():f}{unit}</text>')
     out.append(
