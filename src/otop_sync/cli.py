@@ -6,9 +6,12 @@ import argparse
 import json
 import logging
 import sys
-from collections.abc import Sequence
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from logging.handlers import RotatingFileHandler
 from pathlib import Path
 
 from otop_sync.checkup import check_source
@@ -16,7 +19,9 @@ from otop_sync.config import Config
 from otop_sync.demo import DEMO_AS_OF, demo_tabs
 from otop_sync.errors import BriefError, OtopSyncError, UsageError
 from otop_sync.outcome import Outcome, as_json
-from otop_sync.periods import BANGKOK, Quarter, to_bangkok
+from otop_sync.periods import BANGKOK, Quarter, format_be_datetime, to_bangkok
+from otop_sync.runlock import LOCK_FILE, run_lock
+from otop_sync.runs import RunBook, RunRecord, summary_line
 from otop_sync.settings import config_dir, load_config, sheets_endpoint, shipped_dir
 from otop_sync.sources.workbook import WorkbookSource, write_new_workbook
 from otop_sync.sync import Source, sync
@@ -91,6 +96,19 @@ def _parser() -> argparse.ArgumentParser:
     qr = commands.add_parser("qr", parents=[common], help="write the form's QR code as SVG and PNG")
     qr.add_argument("--output", metavar="DIR", type=Path, help="where (default: the brief's folder)")
     qr.set_defaults(command=_qr)
+
+    schedule = commands.add_parser(
+        "schedule", parents=[common, sources], help="run unattended on the schedule"
+    )
+    schedule.add_argument(
+        "--list", action="store_true", help="show the jobs and their next fire times, then exit"
+    )
+    schedule.add_argument("--as-of", metavar="DATETIME", type=_as_of, help="with --list: as if it were then")
+    schedule.set_defaults(command=_schedule)
+
+    status = commands.add_parser("status", parents=[common], help="the last runs, the next one, and health")
+    status.add_argument("--check", action="store_true", help="exit 1 when a due run has not succeeded")
+    status.set_defaults(command=_status)
 
     check = commands.add_parser(
         "check", parents=[common, sources], help="check access, tabs and question titles, and say what to fix"
@@ -168,18 +186,26 @@ def _run(args: argparse.Namespace) -> int:
     config = load_config(config_dir(args.config))
     now = datetime.now(BANGKOK)
     plan = _plan(args, config, now)
-    outcome = sync(
-        plan.source,
-        config=config,
-        as_of=plan.as_of,
-        computed_at=now,
-        quarter=args.quarter,
-        regrade=args.regrade,
-        dry_run=args.dry_run,
-    )
     brief: dict[str, object] | None = None
-    if not (args.dry_run or args.no_brief):
-        brief = _write_brief(outcome, config)
+    started = time.monotonic()
+    with _exclusive(config, "manual run", enabled=not args.dry_run):
+        outcome = sync(
+            plan.source,
+            config=config,
+            as_of=plan.as_of,
+            computed_at=now,
+            quarter=args.quarter,
+            regrade=args.regrade,
+            dry_run=args.dry_run,
+        )
+        if not (args.dry_run or args.no_brief):
+            brief = _write_brief(outcome, config)
+    if not args.dry_run:
+        line = summary_line(
+            outcome, seconds=time.monotonic() - started, api_calls=getattr(plan.source, "api_calls", None)
+        )
+        log.info("run: ok: %s", line)
+        RunBook(Path(config.service.state_dir)).record(RunRecord("manual", datetime.now(BANGKOK), True, line))
     if args.json:
         json.dump({**as_json(outcome), "brief": brief}, sys.stdout, ensure_ascii=False, indent=2)
         sys.stdout.write("\n")
@@ -190,6 +216,19 @@ def _run(args: argparse.Namespace) -> int:
         print(f"otop-sync: error: {brief['error']}", file=sys.stderr)
         return 1
     return 0
+
+
+@contextmanager
+def _exclusive(config: Config, who: str, *, enabled: bool = True) -> Iterator[None]:
+    """The run lock shared with the scheduler; a dry run writes nothing and needs none."""
+    if not enabled:
+        yield
+        return
+    lock = Path(config.service.state_dir) / LOCK_FILE
+    with run_lock(
+        lock, wait_seconds=config.service.lock_wait_seconds, who=who, now=lambda: datetime.now(BANGKOK)
+    ):
+        yield
 
 
 def _write_brief(outcome: Outcome, config: Config) -> dict[str, object]:
@@ -215,10 +254,11 @@ def _brief(args: argparse.Namespace) -> int:
     config = load_config(config_dir(args.config))
     now = datetime.now(BANGKOK)
     plan = _plan(args, config, now)
-    outcome = sync(
-        plan.source, config=config, as_of=plan.as_of, computed_at=now, quarter=args.quarter, dry_run=True
-    )
-    brief = _write_brief(outcome, config)
+    with _exclusive(config, "brief"):
+        outcome = sync(
+            plan.source, config=config, as_of=plan.as_of, computed_at=now, quarter=args.quarter, dry_run=True
+        )
+        brief = _write_brief(outcome, config)
     if "error" in brief:
         raise BriefError(str(brief["error"]))
     print(f"wrote {brief['pdf']} ({brief['pages']} pages) and {brief['html']}")
@@ -256,6 +296,77 @@ def _print_summary(outcome: Outcome, brief: dict[str, object] | None) -> None:
     print("dry run: nothing written" if outcome.dry_run else "tabs written")
     if brief and "pdf" in brief:
         print(f"brief: {brief['pdf']} ({brief['pages']} pages)")
+
+
+def _schedule(args: argparse.Namespace) -> int:
+    from otop_sync import scheduler
+
+    config = load_config(config_dir(args.config))
+    planned = scheduler.plan_jobs(config)
+    now = args.as_of or datetime.now(BANGKOK)
+    if args.list:
+        for line in scheduler.describe(planned, now, count=3):
+            print(line)
+        return 0
+    if not planned:
+        raise UsageError("schedule.toml has no [[jobs]]: nothing to run")
+    _log_to_file(config)
+    runner = scheduler.Runner(
+        config,
+        make_source=lambda: _plan(args, config, datetime.now(BANGKOK)).source,
+        clock=lambda: datetime.now(BANGKOK),
+        state_dir=Path(config.service.state_dir),
+        render_brief=_brief_or_raise,
+    )
+    scheduler.serve(config, runner, now=now)
+    return 0
+
+
+def _brief_or_raise(outcome: Outcome, config: Config) -> None:
+    brief = _write_brief(outcome, config)
+    if "error" in brief:
+        raise BriefError(str(brief["error"]))
+
+
+def _log_to_file(config: Config) -> None:
+    """Timestamps on every line for a long-running service, and the rotating file if configured."""
+    formatter = logging.Formatter(
+        "%(asctime)s otop-sync %(levelname)s %(message)s", datefmt="%Y-%m-%dT%H:%M:%S%z"
+    )
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # its job bookkeeping is not news
+    for handler in logging.getLogger().handlers:
+        handler.setFormatter(formatter)
+    if config.service.log_file:
+        path = Path(config.service.log_file)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        rotating = RotatingFileHandler(path, maxBytes=1_000_000, backupCount=5, encoding="utf-8")
+        rotating.setFormatter(formatter)
+        logging.getLogger("otop_sync").addHandler(rotating)
+
+
+def _status(args: argparse.Namespace) -> int:
+    from otop_sync import scheduler
+
+    config = load_config(config_dir(args.config))
+    now = datetime.now(BANGKOK)
+    book = RunBook(Path(config.service.state_dir))
+    planned = scheduler.plan_jobs(config)
+    healthy, why = scheduler.health(
+        planned, book, now=now, grace=timedelta(hours=config.service.catch_up_hours)
+    )
+    verdict = ("healthy: " if healthy else "unhealthy: ") + why
+    if not args.check:
+        records = book.load()
+        for job, kinds in sorted(records.items()):
+            for kind, record in sorted(kinds.items()):
+                when = f"{format_be_datetime(record.at)} ({record.at.isoformat()})"
+                print(f"{job}: last {kind} {when}: {record.summary}")
+        if not records:
+            print("no run recorded yet")
+        for line in scheduler.describe(planned, now):
+            print(line)
+    print(verdict)
+    return 0 if healthy or not args.check else 1
 
 
 def _check(args: argparse.Namespace) -> int:

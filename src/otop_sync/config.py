@@ -141,6 +141,22 @@ class Deadlines:
 
 
 @dataclass(frozen=True)
+class ScheduledJob:
+    name: str
+    cron: str  # checked when the scheduler builds its triggers
+    brief: bool
+    key: str  # where it is configured, for error messages: "jobs[0]"
+
+
+@dataclass(frozen=True)
+class Service:
+    state_dir: str
+    lock_wait_seconds: float
+    catch_up_hours: float
+    log_file: str
+
+
+@dataclass(frozen=True)
 class Config:
     province: Province
     google: Google
@@ -150,6 +166,8 @@ class Config:
     rubrics: tuple[Rubric, ...]  # by from_fiscal_year, ascending
     deadlines: Deadlines
     timezone: str
+    jobs: tuple[ScheduledJob, ...] = ()
+    service: Service = Service("state", 600, 6, "")
 
     def rubric_for(self, quarter: Quarter) -> Rubric | None:
         """The version in force for the quarter's fiscal year; None before the first version."""
@@ -229,6 +247,8 @@ def parse_config(texts: Mapping[str, str]) -> Config:
         rubrics=_parse_rubrics(files["rubric.toml"]),
         deadlines=_parse_deadlines(schedule.table("deadlines")),
         timezone=_parse_timezone(schedule),
+        jobs=_parse_jobs(schedule),
+        service=_parse_service(schedule),
     )
 
 
@@ -416,3 +436,31 @@ def _parse_timezone(doc: _Table) -> str:
         # Deadlines, fiscal months and B.E. dates are all Bangkok dates in the letter.
         raise doc.fail("timezone", "only Asia/Bangkok is supported")
     return name
+
+
+def _parse_jobs(doc: _Table) -> tuple[ScheduledJob, ...]:
+    if "jobs" not in doc.data:
+        return ()
+    jobs: list[ScheduledJob] = []
+    for table in doc.tables("jobs"):
+        name = table.text("name")
+        if any(job.name == name for job in jobs):
+            raise table.fail("name", f"{name!r} is used by two jobs")
+        jobs.append(ScheduledJob(name, table.text("cron"), table.get("brief", bool, False), table.path))
+    return tuple(jobs)
+
+
+def _parse_service(doc: _Table) -> Service:
+    service = doc.table("service") if "service" in doc.data else _Table(doc.file, "service", {})
+    numbers = {}
+    for name, default in (("lock_wait_seconds", 600), ("catch_up_hours", 6)):
+        value = service.data.get(name, default)
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            raise service.fail(name, f"{value!r} should be a number, 0 or more")
+        numbers[name] = float(value)
+    return Service(
+        state_dir=service.text("state_dir", "state"),
+        lock_wait_seconds=numbers["lock_wait_seconds"],
+        catch_up_hours=numbers["catch_up_hours"],
+        log_file=service.text("log_file", ""),
+    )

@@ -7,7 +7,7 @@ cell values is a source: a local workbook, Google Sheets, or memory in tests.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
@@ -68,7 +68,9 @@ def sync(
     quarter: Quarter | None = None,
     regrade: bool = False,
     dry_run: bool = False,
+    before_write: Callable[[], None] | None = None,
 ) -> Outcome:
+    """`before_write` may raise to abandon the run after reading and deciding, before any write."""
     data = source.read(config.form)
     outcome, writes = decide(
         data,
@@ -80,6 +82,8 @@ def sync(
         dry_run=dry_run,
     )
     if not dry_run:
+        if before_write is not None:
+            before_write()
         source.write(writes)
     return outcome
 

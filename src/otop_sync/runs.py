@@ -1,0 +1,83 @@
+"""The record of runs in the state folder: the last success and failure of each job, for the catch-up
+decision, `otop-sync status` and the container's health check. Written atomically, read leniently."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from otop_sync.outcome import Outcome
+
+RUNS_FILE = "runs.json"
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    job: str
+    at: datetime
+    ok: bool
+    summary: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"at": self.at.isoformat(), "ok": self.ok, "summary": self.summary}
+
+
+class RunBook:
+    def __init__(self, folder: Path) -> None:
+        self.path = folder / RUNS_FILE
+
+    def load(self) -> dict[str, dict[str, RunRecord]]:
+        """{job: {"success": RunRecord, "failure": RunRecord}}; an unreadable file counts as empty."""
+        try:
+            raw = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        records: dict[str, dict[str, RunRecord]] = {}
+        for job, kinds in raw.items() if isinstance(raw, dict) else ():
+            for kind, data in kinds.items():
+                try:
+                    record = RunRecord(
+                        job, datetime.fromisoformat(data["at"]), bool(data["ok"]), str(data["summary"])
+                    )
+                except (KeyError, TypeError, ValueError):
+                    continue
+                records.setdefault(job, {})[kind] = record
+        return records
+
+    def last_success(self, job: str | None = None) -> datetime | None:
+        times = [
+            kinds["success"].at
+            for name, kinds in self.load().items()
+            if "success" in kinds and (job is None or name == job)
+        ]
+        return max(times, default=None)
+
+    def record(self, record: RunRecord) -> None:
+        records = self.load()
+        records.setdefault(record.job, {})["success" if record.ok else "failure"] = record
+        payload = {job: {kind: r.as_dict() for kind, r in kinds.items()} for job, kinds in records.items()}
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor, temporary = tempfile.mkstemp(prefix=".runs-", dir=self.path.parent)
+        try:
+            with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+                json.dump(payload, handle, ensure_ascii=False, indent=2)
+            os.replace(temporary, self.path)
+        finally:
+            if os.path.exists(temporary):
+                os.unlink(temporary)
+
+
+def summary_line(outcome: Outcome, *, seconds: float, api_calls: int | None) -> str:
+    """The one line an operator reads per run."""
+    rows = outcome.rows
+    changes = ", ".join(f"{c.code} {c.quarter.split()[-1]} {c.before}->{c.after}" for c in outcome.changes)
+    calls = f", {api_calls} API calls" if api_calls is not None else ""
+    return (
+        f"{outcome.quarter.code}: rows read {rows.read}, used {rows.used}, superseded {rows.superseded}, "
+        f"rejected {rows.rejected}; grades changed: {changes or 'none'}; {seconds:.1f} s{calls}"
+    )

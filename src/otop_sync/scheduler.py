@@ -1,0 +1,211 @@
+"""Run otop_sync unattended: the jobs of schedule.toml on an APScheduler 3 blocking scheduler.
+
+The only module that imports APScheduler. The scheduler's own job store stays in memory; the record
+of runs (``runs.py``) is what survives a restart, so a run missed while the machine was off is made
+up exactly once at start-up. Every run takes the run lock, so a scheduled sync and a manual one never
+overlap; a failed run is logged and recorded, and the scheduler goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from types import FrameType
+from zoneinfo import ZoneInfo
+
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.cron import CronTrigger
+
+from otop_sync.config import Config, ScheduledJob
+from otop_sync.errors import ConfigError, OtopSyncError
+from otop_sync.periods import format_be_datetime
+from otop_sync.runlock import LOCK_FILE, run_lock
+from otop_sync.runs import RunBook, RunRecord, summary_line
+from otop_sync.sync import Source, sync
+
+STARTED = "_scheduler"
+log = logging.getLogger("otop_sync")
+
+
+class Stopped(OtopSyncError):
+    """The service is stopping: the run was abandoned before it wrote anything."""
+
+
+@dataclass(frozen=True)
+class PlannedJob:
+    job: ScheduledJob
+    trigger: CronTrigger
+
+
+def plan_jobs(config: Config) -> list[PlannedJob]:
+    """A trigger per configured job; a cron field APScheduler cannot read is refused with its key."""
+    planned = []
+    for job in config.jobs:
+        try:
+            trigger = CronTrigger.from_crontab(job.cron, timezone=ZoneInfo(config.timezone))
+        except ValueError as exc:
+            raise ConfigError(
+                "schedule.toml", f"{job.key}.cron", f"{job.cron!r} is not a cron line: {exc}"
+            ) from None
+        planned.append(PlannedJob(job, trigger))
+    return planned
+
+
+def fire_times(trigger: CronTrigger, after: datetime, until: datetime) -> Iterator[datetime]:
+    """The trigger's fire times in (after, until]."""
+    moment = trigger.get_next_fire_time(None, after + timedelta(seconds=1))
+    while moment is not None and moment <= until:
+        yield moment
+        moment = trigger.get_next_fire_time(moment, moment + timedelta(seconds=1))
+
+
+def next_fire_times(trigger: CronTrigger, now: datetime, count: int) -> list[datetime]:
+    times: list[datetime] = []
+    moment = trigger.get_next_fire_time(None, now)
+    while moment is not None and len(times) < count:
+        times.append(moment)
+        moment = trigger.get_next_fire_time(moment, moment + timedelta(seconds=1))
+    return times
+
+
+def missed_jobs(
+    planned: Sequence[PlannedJob], book: RunBook, *, now: datetime, grace: timedelta
+) -> list[ScheduledJob]:
+    """Jobs that should have fired since their last success, less than `grace` ago: each runs once."""
+    missed = []
+    for item in planned:
+        last = book.last_success(item.job.name)
+        since = max(last, now - grace) if last else now - grace
+        if next(fire_times(item.trigger, since, now), None) is not None:
+            missed.append(item.job)
+    return missed
+
+
+def health(
+    planned: Sequence[PlannedJob], book: RunBook, *, now: datetime, grace: timedelta
+) -> tuple[bool, str]:
+    """Unhealthy when a run was due more than `grace` ago and no run has succeeded since."""
+    records = book.load()
+    successes = [
+        k["success"].at for name, k in records.items() if "success" in k and not name.startswith("_")
+    ]
+    started = records.get(STARTED, {}).get("success")
+    since = max([*successes, *([started.at] if started else [])], default=None)
+    if since is None:
+        return False, "no run has succeeded yet and the scheduler has not started"
+    overdue = [
+        (moment, item.job.name) for item in planned for moment in fire_times(item.trigger, since, now - grace)
+    ]
+    if overdue:
+        moment, name = min(overdue)
+        return (
+            False,
+            f"{name} was due at {moment.isoformat()} and nothing has succeeded since {since.isoformat()}",
+        )
+    last = max(successes, default=None)
+    return True, f"last success {last.isoformat() if last else 'none yet'}"
+
+
+class Runner:
+    """Runs one job: lock, sync, brief, one log line, and the record of the outcome."""
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        make_source: Callable[[], Source],
+        clock: Callable[[], datetime],
+        state_dir: Path,
+        render_brief: Callable[..., object] | None = None,
+    ) -> None:
+        self.config = config
+        self.make_source = make_source
+        self.clock = clock
+        self.book = RunBook(state_dir)
+        self.lock_path = state_dir / LOCK_FILE
+        self.render_brief = render_brief
+        self.stop = threading.Event()
+        self.idle = threading.Event()
+        self.idle.set()
+
+    def run_job(self, job: ScheduledJob) -> bool:
+        self.idle.clear()
+        started = time.monotonic()
+        try:
+            line = self._run(job, started)
+        except Exception as exc:  # a failed run is logged and recorded; the scheduler goes on
+            reason = str(exc) if isinstance(exc, OtopSyncError) else f"{type(exc).__name__}: {exc}"
+            log.error("%s: failed after %.1f s: %s", job.name, time.monotonic() - started, reason)
+            self.book.record(RunRecord(job.name, self.clock(), False, reason))
+            return False
+        else:
+            log.info("%s: ok: %s", job.name, line)
+            self.book.record(RunRecord(job.name, self.clock(), True, line))
+            return True
+        finally:
+            self.idle.set()
+
+    def _run(self, job: ScheduledJob, started: float) -> str:
+        wait = self.config.service.lock_wait_seconds
+        with run_lock(self.lock_path, wait_seconds=wait, who=f"scheduled {job.name}", now=self.clock):
+            source = self.make_source()
+            now = self.clock()
+            outcome = sync(
+                source, config=self.config, as_of=now, computed_at=now, before_write=self._not_stopping
+            )
+            if job.brief and self.render_brief is not None:
+                self.render_brief(outcome, self.config)
+        return summary_line(
+            outcome, seconds=time.monotonic() - started, api_calls=getattr(source, "api_calls", None)
+        )
+
+    def _not_stopping(self) -> None:
+        if self.stop.is_set():
+            raise Stopped("the service is stopping: the run was abandoned before writing anything")
+
+
+def serve(config: Config, runner: Runner, *, now: datetime, finish_seconds: float = 600) -> None:
+    """Block until SIGTERM or SIGINT; then let a running job finish (or give up before its writes)."""
+    grace = timedelta(hours=config.service.catch_up_hours)
+    planned = plan_jobs(config)
+    scheduler = BlockingScheduler(timezone=ZoneInfo(config.timezone))
+    for item in planned:
+        scheduler.add_job(
+            runner.run_job, item.trigger, args=[item.job], id=item.job.name, name=item.job.name,
+            # One run at a time, one run for a backlog, and a late run is still run (APScheduler's
+            # default grace is one second: a busy minute would drop a sync with a mere warning).
+            coalesce=True, max_instances=1, misfire_grace_time=int(grace.total_seconds()) or 1,
+        )  # fmt: skip
+    for job in missed_jobs(planned, runner.book, now=now, grace=grace):
+        log.info("%s: missed while otop-sync was not running; running it once now", job.name)
+        scheduler.add_job(runner.run_job, "date", run_date=now, args=[job], id=f"catch-up {job.name}")
+    runner.book.record(RunRecord(STARTED, now, True, "scheduler started"))
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        log.info("received %s: stopping after the running job, if any", signal.Signals(signum).name)
+        runner.stop.set()
+        scheduler.shutdown(wait=False)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    for line in describe(planned, now):
+        log.info("%s", line)
+    scheduler.start()
+    if not runner.idle.wait(finish_seconds):
+        log.warning("a job was still running after %g s; exiting anyway", finish_seconds)
+
+
+def describe(planned: Sequence[PlannedJob], now: datetime, count: int = 1) -> list[str]:
+    lines = []
+    for item in planned:
+        times = next_fire_times(item.trigger, now, count)
+        when = "; ".join(f"{format_be_datetime(t)} ({t.isoformat()})" for t in times) or "never"
+        brief = " + brief" if item.job.brief else ""
+        lines.append(f"{item.job.name}{brief} [{item.job.cron}]: next {when}")
+    return lines

@@ -1,0 +1,292 @@
+"""Running unattended: triggers, the catch-up decision, one run at a time, and a scheduler that goes on."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import time_machine
+
+from otop_sync.cli import main
+from otop_sync.config import Config, ScheduledJob
+from otop_sync.demo import DEMO_AS_OF, demo_tabs
+from otop_sync.errors import ConfigError, SourceError
+from otop_sync.periods import BANGKOK
+from otop_sync.runs import RunBook, RunRecord
+from otop_sync.scheduler import Runner, health, missed_jobs, next_fire_times, plan_jobs
+from otop_sync.settings import load_config, shipped_dir
+from otop_sync.sources.memory import MemorySource
+
+from .conftest import CONFIG, bkk
+
+PLANNED = {p.job.name: p for p in plan_jobs(CONFIG)}
+GRACE = timedelta(hours=6)
+
+
+def next_times(job: str, now: datetime, count: int = 3) -> list[datetime]:
+    return next_fire_times(PLANNED[job].trigger, now, count)
+
+
+def test_syncs_run_twice_a_day_while_a_round_is_open() -> None:
+    assert next_times("sync", bkk(2024, 8, 15, 7, 30)) == [
+        bkk(2024, 8, 15, 13),
+        bkk(2024, 8, 16, 7),
+        bkk(2024, 8, 16, 13),
+    ]
+    assert next_times("sync", bkk(2024, 8, 16, 13, 30), 1) == [bkk(2024, 9, 1, 7)]
+
+
+def test_brief_editions_around_the_15th() -> None:
+    assert next_times("brief-before-deadline", bkk(2024, 8, 12)) == [
+        bkk(2024, 8, 13, 8),
+        bkk(2024, 8, 15, 8),
+        bkk(2024, 9, 13, 8),
+    ]
+    assert next_times("brief-at-deadline", bkk(2024, 8, 15, 23, 59, 59), 1) == [bkk(2024, 8, 16, 0, 30)]
+    assert next_times("brief-quarter-final", bkk(2024, 7, 1), 2) == [
+        bkk(2024, 9, 16, 8),
+        bkk(2024, 12, 16, 8),
+    ]
+
+
+def test_across_a_month_end_and_the_fiscal_year_end() -> None:
+    assert next_times("sync", bkk(2024, 8, 31, 23), 1) == [bkk(2024, 9, 1, 7)]
+    # 30 September 2567 closes FY 2567; 1 October opens FY 2568.
+    assert next_times("sync", bkk(2024, 9, 30, 23), 1) == [bkk(2024, 10, 1, 7)]
+    assert next_times("brief-at-deadline", bkk(2024, 9, 30, 23), 1) == [bkk(2024, 10, 16, 0, 30)]
+
+
+def test_fire_times_are_bangkok_times_on_a_server_whose_clock_is_utc(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    try:
+        with time_machine.travel(datetime(2024, 9, 1, 0, 30, tzinfo=UTC), tick=False):  # 07:30 in Bangkok
+            assert main(["schedule", "--list"]) == 0
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    out = capsys.readouterr().out
+    assert "sync [0 7,13 1-16 * *]: next 01/09/2567 13:00:00 (2024-09-01T13:00:00+07:00)" in out
+
+
+def book_with(tmp_path: Path, job: str, at: datetime) -> RunBook:
+    book = RunBook(tmp_path)
+    book.record(RunRecord(job, at, True, "ok"))
+    return book
+
+
+def test_a_sync_missed_while_the_machine_was_off_runs_once() -> None:
+    planned = list(PLANNED.values())
+    with time_machine.travel(bkk(2024, 9, 2, 9, 30), tick=False):
+        now = datetime.now(BANGKOK)
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        book = book_with(Path(folder), "sync", bkk(2024, 9, 1, 13))
+        assert [j.name for j in missed_jobs(planned, book, now=now, grace=GRACE)] == ["sync"]
+        # Back at 14:00: both 07:00 and 13:00 were missed, and still one run makes them up.
+        assert [j.name for j in missed_jobs(planned, book, now=bkk(2024, 9, 2, 14), grace=GRACE)] == ["sync"]
+        # Nothing was due yet, or the last due run is older than the grace: nothing to make up.
+        assert missed_jobs(planned, book, now=bkk(2024, 9, 2, 6, 59), grace=GRACE) == []
+        assert missed_jobs(planned, book, now=bkk(2024, 9, 2, 20, 1), grace=GRACE) == []
+        # Made up: a restart right after does not run it again.
+        book.record(RunRecord("sync", bkk(2024, 9, 2, 9, 31), True, "ok"))
+        assert missed_jobs(planned, book, now=bkk(2024, 9, 2, 9, 40), grace=GRACE) == []
+
+
+def test_health_fails_when_a_due_run_has_not_succeeded(tmp_path: Path) -> None:
+    planned = list(PLANNED.values())
+    book = book_with(tmp_path, "sync", bkk(2024, 9, 1, 13))
+    ok, _ = health(planned, book, now=bkk(2024, 9, 2, 12), grace=GRACE)
+    assert ok  # 07:00 is due, but within the grace
+    ok, why = health(planned, book, now=bkk(2024, 9, 2, 14), grace=GRACE)
+    assert not ok
+    assert "sync was due at 2024-09-02T07:00:00+07:00" in why
+    ok, _ = health(planned, book, now=bkk(2024, 9, 25), grace=GRACE)  # no job between the 17th and the 1st
+    assert not ok  # the 13th-16th runs never happened
+
+
+def config_in(tmp_path: Path, *, lock_wait: float = 600, cron: str | None = None) -> Path:
+    folder = tmp_path / "config"
+    shutil.copytree(shipped_dir("config"), folder)
+    schedule = folder / "schedule.toml"
+    text = schedule.read_text(encoding="utf-8").replace(
+        "lock_wait_seconds = 600", f"lock_wait_seconds = {lock_wait}"
+    )
+    text = text.replace('state_dir = "state"', f'state_dir = "{tmp_path / "state"}"')
+    if cron:
+        text = text.replace('cron = "0 7,13 1-16 * *"', f'cron = "{cron}"')
+    schedule.write_text(text, encoding="utf-8")
+    return folder
+
+
+def test_a_bad_cron_field_is_refused_at_start_up_with_its_key(tmp_path: Path) -> None:
+    config = load_config(config_in(tmp_path, cron="0 25 1-16 * *"))
+    with pytest.raises(
+        ConfigError, match=r"schedule\.toml: jobs\[0\]\.cron: '0 25 1-16 \* \*' is not a cron line"
+    ):
+        plan_jobs(config)
+    assert main(["schedule", "--config", str(tmp_path / "config")]) == 1
+
+
+HOLDER = textwrap.dedent(
+    """
+    import sys, time
+    from datetime import datetime
+    from pathlib import Path
+    from otop_sync.runlock import run_lock
+    from otop_sync.periods import BANGKOK
+    with run_lock(Path(sys.argv[1]), wait_seconds=0, who="scheduled sync", now=lambda: datetime.now(BANGKOK)):
+        print("holding", flush=True)
+        time.sleep(float(sys.argv[2]))
+    """
+)
+
+
+def hold_lock(state: Path, seconds: float) -> subprocess.Popen[str]:
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(state / "otop-sync.lock"), str(seconds)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout is not None
+    assert holder.stdout.readline().strip() == "holding"
+    holder.stdout.close()
+    return holder
+
+
+def test_a_manual_run_waits_for_a_running_sync_then_names_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    config = config_in(tmp_path, lock_wait=0.5)
+    holder = hold_lock(tmp_path / "state", 30)
+    try:
+        started = time.monotonic()
+        assert main(["run", "--regrade", "--no-brief", "--config", str(config)]) == 1
+        assert time.monotonic() - started >= 0.5
+        err = capsys.readouterr().err
+        assert f"another run holds the lock (pid {holder.pid}, scheduled sync, since 20" in err
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_a_lock_left_by_a_killed_process_is_taken_over(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    config = config_in(tmp_path, lock_wait=5)
+    holder = hold_lock(tmp_path / "state", 300)
+    os.kill(holder.pid, signal.SIGKILL)
+    holder.wait()
+    started = time.monotonic()
+    assert main(["run", "--no-brief", "--config", str(config)]) == 0
+    assert time.monotonic() - started < 4
+
+
+def test_two_runs_at_once_one_works_and_the_other_waits(tmp_path: Path) -> None:
+    config = config_in(tmp_path, lock_wait=60)
+    subprocess.run(
+        [sys.executable, "-m", "otop_sync.cli", "demo", str(tmp_path / "w.xlsx")],
+        check=True,
+        capture_output=True,
+    )
+    holder = hold_lock(tmp_path / "state", 1.5)
+    command = [
+        sys.executable,
+        "-m",
+        "otop_sync.cli",
+        "run",
+        "--workbook",
+        str(tmp_path / "w.xlsx"),
+        "--no-brief",
+        "--config",
+        str(config),
+    ]
+    started = time.monotonic()
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    holder.wait()
+    assert done.returncode == 0, done.stderr
+    assert time.monotonic() - started >= 1.0  # it waited for the holder
+
+
+class FlakySource(MemorySource):
+    def __init__(self, failures: int) -> None:
+        super().__init__({t.title: t.rows for t in demo_tabs()})
+        self.failures = failures
+
+    def read(self, form):  # type: ignore[no-untyped-def]
+        if self.failures:
+            self.failures -= 1
+            raise SourceError("could not read the list of tabs: Google Sheets kept answering HTTP 503")
+        return super().read(form)
+
+
+def runner_for(tmp_path: Path, source: MemorySource) -> tuple[Runner, Config]:
+    config = load_config(config_in(tmp_path))
+    clock = iter(DEMO_AS_OF + timedelta(minutes=i) for i in range(100))
+    runner = Runner(
+        config, make_source=lambda: source, clock=lambda: next(clock), state_dir=tmp_path / "state"
+    )
+    return runner, config
+
+
+JOB = ScheduledJob("sync", "0 7,13 1-16 * *", False, "jobs[0]")
+
+
+def test_the_scheduler_goes_on_after_a_failed_sync(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="otop_sync")
+    source = FlakySource(failures=1)
+    runner, _ = runner_for(tmp_path, source)
+    assert runner.run_job(JOB) is False
+    assert runner.run_job(JOB) is True
+    records = runner.book.load()["sync"]
+    assert "HTTP 503" in records["failure"].summary
+    assert records["success"].summary.startswith("2567Q4: rows read 33, used 12, superseded 16, rejected 5")
+    assert records["success"].at > records["failure"].at
+    lines = [r.getMessage() for r in caplog.records if r.name == "otop_sync"]
+    assert lines[0].startswith("sync: failed after ")
+    assert lines[1].startswith("sync: ok: 2567Q4: rows read 33")
+    assert source.writes == 1
+
+
+def test_a_stop_request_abandons_the_run_before_any_write(tmp_path: Path) -> None:
+    source = FlakySource(failures=0)
+    runner, _ = runner_for(tmp_path, source)
+    runner.stop.set()
+    assert runner.run_job(JOB) is False
+    assert source.writes == 0
+    assert "abandoned before writing anything" in runner.book.load()["sync"]["failure"].summary
+
+
+def test_status_check_is_the_health_check(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = config_in(tmp_path)
+    book = RunBook(tmp_path / "state")
+    book.record(RunRecord("sync", bkk(2024, 9, 1, 13), True, "ok"))
+    with time_machine.travel(bkk(2024, 9, 2, 12), tick=False):
+        assert main(["status", "--check", "--config", str(config)]) == 0
+    with time_machine.travel(bkk(2024, 9, 2, 14), tick=False):
+        assert main(["status", "--check", "--config", str(config)]) == 1
+    assert "unhealthy: sync was due at 2024-09-02T07:00:00+07:00" in capsys.readouterr().out
+
+
+def test_status_shows_the_last_runs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = config_in(tmp_path)
+    RunBook(tmp_path / "state").record(RunRecord("sync", bkk(2024, 9, 1, 13), True, "2567Q4: rows read 33"))
+    with time_machine.travel(bkk(2024, 9, 1, 14), tick=False):
+        assert main(["status", "--config", str(config)]) == 0
+    out = capsys.readouterr().out
+    assert "sync: last success 01/09/2567 13:00:00 (2024-09-01T13:00:00+07:00): 2567Q4: rows read 33" in out
+    assert "sync [0 7,13 1-16 * *]: next 02/09/2567 07:00:00" in out
