@@ -7,7 +7,7 @@ import json
 import logging
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -18,11 +18,19 @@ from otop_sync.checkup import check_source
 from otop_sync.config import Config
 from otop_sync.demo import DEMO_AS_OF, demo_tabs
 from otop_sync.errors import BriefError, OtopSyncError, UsageError
+from otop_sync.line import check_settings
 from otop_sync.outcome import Outcome, as_json
 from otop_sync.periods import BANGKOK, Quarter, format_be_datetime, to_bangkok
 from otop_sync.runlock import LOCK_FILE, run_lock
 from otop_sync.runs import RunBook, RunRecord, summary_line
-from otop_sync.settings import config_dir, load_config, sheets_endpoint, shipped_dir
+from otop_sync.settings import (
+    config_dir,
+    line_endpoint,
+    line_token,
+    load_config,
+    sheets_endpoint,
+    shipped_dir,
+)
 from otop_sync.sources.workbook import WorkbookSource, write_new_workbook
 from otop_sync.sync import Source, sync
 from otop_sync.tables import grade_text, needs_text, rounded
@@ -96,6 +104,14 @@ def _parser() -> argparse.ArgumentParser:
     qr = commands.add_parser("qr", parents=[common], help="write the form's QR code as SVG and PNG")
     qr.add_argument("--output", metavar="DIR", type=Path, help="where (default: the brief's folder)")
     qr.set_defaults(command=_qr)
+
+    for kind, words in (
+        ("remind", "remind the districts that have not reported, in the LINE group"),
+        ("announce", "announce timeliness and grades after a deadline, in the LINE group"),
+    ):
+        message = commands.add_parser(kind, parents=[common, sources, when], help=words)
+        message.add_argument("--dry-run", action="store_true", help="print the message, send nothing")
+        message.set_defaults(command=_message, kind=kind)
 
     schedule = commands.add_parser(
         "schedule", parents=[common, sources], help="run unattended on the schedule"
@@ -298,6 +314,58 @@ def _print_summary(outcome: Outcome, brief: dict[str, object] | None) -> None:
         print(f"brief: {brief['pdf']} ({brief['pages']} pages)")
 
 
+def _message(args: argparse.Namespace) -> int:
+    config = load_config(config_dir(args.config))
+    check_settings(config.line.group_id, line_token())
+    now = datetime.now(BANGKOK)
+    plan = _plan(args, config, now)
+    outcome = sync(
+        plan.source, config=config, as_of=plan.as_of, computed_at=now, quarter=args.quarter, dry_run=True
+    )
+    print(
+        _deliver(
+            args.kind, outcome, config, key=_spreadsheet_key(args, config), dry_run=args.dry_run, show=print
+        )
+    )
+    return 0
+
+
+def _spreadsheet_key(args: argparse.Namespace, config: Config) -> str:
+    return str(getattr(args, "spreadsheet", None) or config.google.spreadsheet_key or "")
+
+
+def _deliver(
+    kind: str, outcome: Outcome, config: Config, *, key: str, dry_run: bool, show: Callable[[str], object]
+) -> str:
+    """Build the message, show it, and push it unless told not to; says in one line what happened."""
+    from otop_sync.line import LineClient
+    from otop_sync.messages import announcement, reminder
+
+    if kind == "remind":
+        message = reminder(outcome, config)
+        nothing = "nothing to send: every district has reported for this round"
+    else:
+        url = f"https://docs.google.com/spreadsheets/d/{key}/edit" if key else ""
+        message = announcement(outcome, config, spreadsheet_url=url)
+        nothing = "nothing to send: no round of this quarter has closed yet"
+    if message is None:
+        return nothing
+    show(message.text)
+    token = line_token()
+    if dry_run:
+        return "dry run: nothing was sent"
+    if not token or not config.line.group_id:
+        return "LINE_CHANNEL_ACCESS_TOKEN or [line] group_id is not set: nothing was sent"
+    client = LineClient(
+        token=token,
+        group_id=config.line.group_id,
+        state_dir=Path(config.service.state_dir),
+        endpoint=line_endpoint(config),
+        clock=lambda: datetime.now(BANGKOK),
+    )
+    return client.push(message).reason
+
+
 def _schedule(args: argparse.Namespace) -> int:
     from otop_sync import scheduler
 
@@ -317,7 +385,11 @@ def _schedule(args: argparse.Namespace) -> int:
         clock=lambda: datetime.now(BANGKOK),
         state_dir=Path(config.service.state_dir),
         render_brief=_brief_or_raise,
+        notify=lambda kind, outcome: _deliver(
+            kind, outcome, config, key=_spreadsheet_key(args, config), dry_run=False, show=log.info
+        ),
     )
+    check_settings(config.line.group_id, line_token())
     scheduler.serve(config, runner, now=now)
     return 0
 

@@ -6,6 +6,7 @@ Pure: it is handed the files' texts (see ``settings.py`` for where they come fro
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -140,12 +141,23 @@ class Deadlines:
     month_offset: int
 
 
+JOB_ACTIONS = ("sync", "remind", "announce")
+_LINE_GROUP_ID = re.compile(r"^[CRU][0-9a-f]{32}$")
+
+
 @dataclass(frozen=True)
 class ScheduledJob:
     name: str
     cron: str  # checked when the scheduler builds its triggers
     brief: bool
     key: str  # where it is configured, for error messages: "jobs[0]"
+    action: str = "sync"  # one of JOB_ACTIONS
+
+
+@dataclass(frozen=True)
+class Line:
+    group_id: str
+    endpoint: str
 
 
 @dataclass(frozen=True)
@@ -161,6 +173,7 @@ class Config:
     province: Province
     google: Google
     brief: BriefSettings
+    line: Line
     form: Form
     checks: Checks
     rubrics: tuple[Rubric, ...]  # by from_fiscal_year, ascending
@@ -242,6 +255,7 @@ def parse_config(texts: Mapping[str, str]) -> Config:
         province=_parse_province(files["province.toml"]),
         google=_parse_google(files["province.toml"]),
         brief=_parse_brief(files["province.toml"]),
+        line=_parse_line(files["province.toml"]),
         form=_parse_form(form),
         checks=_parse_checks(form.table("checks")),
         rubrics=_parse_rubrics(files["rubric.toml"]),
@@ -309,6 +323,14 @@ def _parse_brief(doc: _Table) -> BriefSettings:
         thai_numerals=brief.get("thai_numerals", bool, True),
         timeout_seconds=float(timeout),
     )
+
+
+def _parse_line(doc: _Table) -> Line:
+    line = doc.table("line") if "line" in doc.data else _Table(doc.file, "line", {})
+    group_id = line.text("group_id", "").strip()
+    if group_id and not _LINE_GROUP_ID.match(group_id):
+        raise line.fail("group_id", "should be a LINE group ID: C followed by 32 hexadecimal digits")
+    return Line(group_id, line.text("endpoint", "").strip().rstrip("/"))
 
 
 def _parse_districts(doc: _Table) -> tuple[District, ...]:
@@ -446,7 +468,12 @@ def _parse_jobs(doc: _Table) -> tuple[ScheduledJob, ...]:
         name = table.text("name")
         if any(job.name == name for job in jobs):
             raise table.fail("name", f"{name!r} is used by two jobs")
-        jobs.append(ScheduledJob(name, table.text("cron"), table.get("brief", bool, False), table.path))
+        action = table.text("action", "sync")
+        if action not in JOB_ACTIONS:
+            raise table.fail("action", f"{action!r} should be one of {', '.join(JOB_ACTIONS)}")
+        jobs.append(
+            ScheduledJob(name, table.text("cron"), table.get("brief", bool, False), table.path, action)
+        )
     return tuple(jobs)
 
 

@@ -24,6 +24,7 @@ from apscheduler.triggers.cron import CronTrigger
 
 from otop_sync.config import Config, ScheduledJob
 from otop_sync.errors import ConfigError, OtopSyncError
+from otop_sync.outcome import Outcome
 from otop_sync.periods import format_be_datetime
 from otop_sync.runlock import LOCK_FILE, run_lock
 from otop_sync.runs import RunBook, RunRecord, summary_line
@@ -123,6 +124,7 @@ class Runner:
         clock: Callable[[], datetime],
         state_dir: Path,
         render_brief: Callable[..., object] | None = None,
+        notify: Callable[[str, Outcome], str] | None = None,
     ) -> None:
         self.config = config
         self.make_source = make_source
@@ -130,6 +132,7 @@ class Runner:
         self.book = RunBook(state_dir)
         self.lock_path = state_dir / LOCK_FILE
         self.render_brief = render_brief
+        self.notify = notify
         self.stop = threading.Event()
         self.idle = threading.Event()
         self.idle.set()
@@ -156,6 +159,10 @@ class Runner:
         with run_lock(self.lock_path, wait_seconds=wait, who=f"scheduled {job.name}", now=self.clock):
             source = self.make_source()
             now = self.clock()
+            if job.action != "sync":
+                # Reminders and announcements read the spreadsheet and write nothing to it.
+                outcome = sync(source, config=self.config, as_of=now, computed_at=now, dry_run=True)
+                return self.notify(job.action, outcome) if self.notify else "no LINE client: nothing sent"
             outcome = sync(
                 source, config=self.config, as_of=now, computed_at=now, before_write=self._not_stopping
             )

@@ -59,3 +59,20 @@ def sheets_endpoint(config: Config, environ: Mapping[str, str] | None = None) ->
     environ = os.environ if environ is None else environ
     chosen = config.google.endpoint or environ.get(SHEETS_ENDPOINT_ENV, "").strip()
     return chosen.rstrip("/") or DEFAULT_SHEETS_ENDPOINT
+
+
+LINE_TOKEN_ENV = "LINE_CHANNEL_ACCESS_TOKEN"
+LINE_ENDPOINT_ENV = "OTOP_SYNC_LINE_ENDPOINT"
+DEFAULT_LINE_ENDPOINT = "https://api.line.me"
+
+
+def line_token(environ: Mapping[str, str] | None = None) -> str | None:
+    """The channel access token, from the environment only (never from a file of the project)."""
+    environ = os.environ if environ is None else environ
+    return environ.get(LINE_TOKEN_ENV, "").strip() or None
+
+
+def line_endpoint(config: Config, environ: Mapping[str, str] | None = None) -> str:
+    environ = os.environ if environ is None else environ
+    chosen = config.line.endpoint or environ.get(LINE_ENDPOINT_ENV, "").strip()
+    return chosen.rstrip("/") or DEFAULT_LINE_ENDPOINT

@@ -1,0 +1,173 @@
+"""Push messages to the province's LINE group through the LINE Messaging API: the only module that talks
+to LINE, over plain HTTPS (one endpoint does not earn a whole SDK).
+
+Never twice: each message has an identity; what was sent is recorded in the state folder, and every
+try of the same message carries the same ``X-Line-Retry-Key`` (derived from the identity), so LINE
+itself drops a duplicate when an answer was lost. The token is sent in a header and never logged.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import requests
+from requests.adapters import BaseAdapter, HTTPAdapter
+from tenacity import Retrying, retry_if_exception, stop_after_attempt, stop_after_delay
+from tenacity.wait import wait_random_exponential
+
+from otop_sync.errors import ConfigError, OtopSyncError
+from otop_sync.messages import Message
+
+DEFAULT_ENDPOINT = "https://api.line.me"
+SENT_FILE = "line-sent.json"
+_GROUP_ID = re.compile(r"^[CRU][0-9a-f]{32}$")
+_TOKEN = re.compile(r"^[A-Za-z0-9+/=._-]{20,}$")
+_RETRY_NAMESPACE = uuid.UUID("6f0c8e1e-1f5b-4d1e-9a57-0b1c0ea5a001")
+log = logging.getLogger("otop_sync")
+
+
+class LineError(OtopSyncError):
+    pass
+
+
+class _Retryable(Exception):
+    def __init__(self, status: int, body: str) -> None:
+        super().__init__(f"HTTP {status}")
+        self.status, self.body = status, body
+
+
+def check_settings(group_id: str, token: str | None) -> None:
+    """Refuse a malformed group ID or token at start-up, before anything is read or sent."""
+    if group_id and not _GROUP_ID.match(group_id):
+        raise ConfigError(
+            "province.toml", "line.group_id", "should be a LINE group ID: C followed by 32 hexadecimal digits"
+        )
+    if token is not None and not _TOKEN.match(token):
+        # The token itself is never repeated in a message.
+        raise ConfigError("LINE_CHANNEL_ACCESS_TOKEN", "(environment)", "is not a channel access token")
+
+
+@dataclass(frozen=True)
+class Delivery:
+    sent: bool
+    reason: str
+
+
+class SentBook:
+    """The identities of the messages already sent, in the state folder; written atomically."""
+
+    def __init__(self, folder: Path) -> None:
+        self.path = folder / SENT_FILE
+
+    def load(self) -> dict[str, str]:
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+
+    def add(self, identity: str, at: datetime) -> None:
+        sent = {**self.load(), identity: at.isoformat()}
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor, temporary = tempfile.mkstemp(prefix=".line-", dir=self.path.parent)
+        try:
+            with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+                json.dump(sent, handle, ensure_ascii=False, indent=2)
+            os.replace(temporary, self.path)
+        finally:
+            if os.path.exists(temporary):
+                os.unlink(temporary)
+
+
+class LineClient:
+    def __init__(
+        self,
+        *,
+        token: str,
+        group_id: str,
+        state_dir: Path,
+        endpoint: str = DEFAULT_ENDPOINT,
+        transport: BaseAdapter | None = None,
+        timeout_seconds: float = 30,
+        attempts: int = 6,
+        deadline_seconds: float = 120,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], datetime],
+    ) -> None:
+        check_settings(group_id, token)
+        self.group_id, self.endpoint = group_id, endpoint.rstrip("/")
+        self.book = SentBook(state_dir)
+        self.timeout_seconds = timeout_seconds
+        self.attempts, self.deadline_seconds = attempts, deadline_seconds
+        self._sleep, self._clock = sleep, clock
+        self._session = requests.Session()
+        self._session.headers["Authorization"] = f"Bearer {token}"
+        wire = transport or HTTPAdapter()
+        self._session.mount("https://", wire)
+        self._session.mount("http://", wire)
+
+    def push(self, message: Message) -> Delivery:
+        if message.identity in self.book.load():
+            return Delivery(False, f"already sent ({message.identity})")
+        retry_key = str(uuid.uuid5(_RETRY_NAMESPACE, message.identity))
+        body = {"to": self.group_id, "messages": [{"type": "text", "text": message.text}]}
+        retrying = Retrying(
+            stop=stop_after_attempt(self.attempts) | stop_after_delay(self.deadline_seconds),
+            wait=wait_random_exponential(multiplier=1, max=30),
+            retry=retry_if_exception(
+                lambda exc: isinstance(exc, _Retryable | requests.ConnectionError | requests.Timeout)
+            ),
+            sleep=self._sleep,
+            reraise=True,
+        )
+        try:
+            for attempt in retrying:
+                with attempt:
+                    self._post(body, retry_key)
+        except _Retryable as exc:
+            raise LineError(
+                f"LINE kept answering HTTP {exc.status}; the message was not sent, the next run will "
+                "try again"
+            ) from None
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            raise LineError(
+                f"cannot reach LINE at {self.endpoint} ({type(exc).__name__}); not sent"
+            ) from None
+        self.book.add(message.identity, self._clock())
+        return Delivery(True, f"sent ({message.identity})")
+
+    def _post(self, body: dict[str, Any], retry_key: str) -> None:
+        response = self._session.post(
+            f"{self.endpoint}/v2/bot/message/push",
+            json=body,
+            headers={"X-Line-Retry-Key": retry_key},
+            timeout=self.timeout_seconds,
+        )
+        if response.status_code == 200:
+            return
+        if response.status_code == 409 and response.headers.get("x-line-accepted-request-id"):
+            return  # an earlier try with this retry key got through: LINE dropped this duplicate
+        if response.status_code == 429 or response.status_code >= 500:
+            raise _Retryable(response.status_code, response.text)
+        detail = _message(response)
+        if response.status_code == 401:
+            raise LineError(f"LINE refused the channel access token (HTTP 401: {detail}): issue a new one")
+        raise LineError(f"LINE refused the message (HTTP {response.status_code}: {detail})")
+
+
+def _message(response: requests.Response) -> str:
+    try:
+        return str(response.json().get("message", "")) or response.reason
+    except ValueError:
+        return response.reason or "no detail"

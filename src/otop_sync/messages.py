@@ -1,0 +1,121 @@
+"""The LINE group's messages, in Thai: reminders before a deadline and announcements after it.
+
+Pure: built from a sync's outcome and the configuration. A reminder names only the districts that
+have not yet sent a valid report for the round; none is made when every district has reported.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from otop_sync.config import Config
+from otop_sync.grading import DistrictResult, Round, Timeliness
+from otop_sync.outcome import Outcome
+from otop_sync.periods import Month, format_thai_date, to_bangkok
+from otop_sync.tables import grade_text, needs_text
+
+TEXT_LIMIT = 5000  # LINE's limit for one text message
+OPEN = (Timeliness.PENDING, Timeliness.NOT_REPORTED)
+
+
+@dataclass(frozen=True)
+class Message:
+    """A message and its identity: the same kind, quarter, round and edition is never sent twice."""
+
+    kind: str  # "remind" or "announce"
+    quarter: str
+    round_month: str
+    edition: str  # the day it is for, in Bangkok: a rerun that day is the same edition
+    text: str
+
+    @property
+    def identity(self) -> str:
+        return f"{self.kind}:{self.quarter}:{self.round_month}:{self.edition}"
+
+
+def _round_of(result: DistrictResult, month: Month) -> Round | None:
+    return next((r for r in result.rounds if r.month == month), None)
+
+
+def _edition(moment: datetime) -> str:
+    return to_bangkok(moment).date().isoformat()
+
+
+def reminder(outcome: Outcome, config: Config) -> Message | None:
+    """Before the deadline of the current month's round: who has not reported yet; None if nobody."""
+    month = Month.of(to_bangkok(outcome.as_of))
+    rounds = [(r, _round_of(r, month)) for r in outcome.districts]
+    missing = [r.district.name for r, round_ in rounds if round_ is not None and round_.timeliness in OPEN]
+    if not missing or all(round_ is None for _, round_ in rounds):
+        return None
+    due = next(round_.due for _, round_ in rounds if round_ is not None)
+    lines = [
+        f"📋 แจ้งเตือนการรายงาน{config.province.mission} {outcome.quarter.label} รอบเดือน {month.label}",
+        f"กำหนดส่งภายในวันที่ {format_thai_date(due.date())} เวลา 23.59 น.",
+        f"อำเภอที่ยังไม่ได้รายงาน ({len(missing)} อำเภอ): " + ", ".join(f"อำเภอ{name}" for name in missing),
+    ]
+    if config.province.form_url:
+        lines.append(f"รายงานได้ที่ {config.province.form_url}")
+    lines.append(config.province.office)
+    return Message("remind", outcome.quarter.code, month.iso, _edition(outcome.as_of), _fit("\n".join(lines)))
+
+
+def announcement(outcome: Outcome, config: Config, *, spreadsheet_url: str = "") -> Message | None:
+    """After a deadline: timeliness of the round just closed, every grade, what the lowest need."""
+    as_of = to_bangkok(outcome.as_of)
+    closed = [r for result in outcome.districts for r in result.rounds if r.due < as_of]
+    if not closed:
+        return None
+    month = max(r.month for r in closed)
+    by_timeliness: dict[Timeliness, list[str]] = {t: [] for t in Timeliness}
+    for result in outcome.districts:
+        round_ = _round_of(result, month)
+        if round_ is not None:
+            late = f" ({round_.days_late} วัน)" if round_.timeliness is Timeliness.LATE else ""
+            by_timeliness[round_.timeliness].append(result.district.name + late)
+    is_final = month == outcome.quarter.months[-1]
+    lines = [
+        f"📣 สรุปผลการรายงาน{config.province.mission} {outcome.quarter.label} รอบเดือน {month.label}"
+        + (" (รอบสุดท้ายของไตรมาส)" if is_final else ""),
+        "ส่งตรงเวลา: " + (", ".join(by_timeliness[Timeliness.ON_TIME]) or "-"),
+        "ส่งช้า: " + (", ".join(by_timeliness[Timeliness.LATE]) or "-"),
+        "ยังไม่รายงาน: " + (", ".join(by_timeliness[Timeliness.NOT_REPORTED]) or "-"),
+        "",
+        "ระดับรายอำเภอ: " + ", ".join(f"{r.district.name} {grade_text(r)}" for r in outcome.districts),
+    ]
+    lowest = _lowest(outcome.districts)
+    if lowest:
+        lines.append("สิ่งที่ต้องทำเพื่อเลื่อนระดับ:")
+        lines.extend(f"- {r.district.name}: {needs_text(r)}" for r in lowest)
+    problems = _problems(outcome)
+    if problems:
+        lines.append("ข้อมูลที่ต้องแก้ไข:")
+        lines.extend(f"- {p}" for p in problems)
+    if spreadsheet_url:
+        lines.append(f"ดูรายละเอียด: {spreadsheet_url}")
+    text = _fit("\n".join(lines))
+    return Message("announce", outcome.quarter.code, month.iso, _edition(outcome.as_of), text)
+
+
+def _lowest(results: tuple[DistrictResult, ...]) -> list[DistrictResult]:
+    graded = [r for r in results if r.grade is not None and r.next_grade is not None]
+    if not graded:
+        return []
+    worst = max(r.grade for r in graded if r.grade is not None)  # "D" sorts after "A"
+    return [r for r in graded if r.grade == worst]
+
+
+def _problems(outcome: Outcome) -> list[str]:
+    rejected = [
+        (r.row, f"อำเภอ{r.district_as_written or '(ไม่ระบุ)'}: แถวที่ {r.row} {'; '.join(r.reasons)}")
+        for r in outcome.rejections
+    ]
+    return [text for _, text in sorted(rejected)]
+
+
+def _fit(text: str) -> str:
+    if len(text) <= TEXT_LIMIT:
+        return text
+    cut = text[: TEXT_LIMIT - 40].rsplit("\n", 1)[0]
+    return cut + "\n… (ดูรายการทั้งหมดในแท็บ ตรวจสอบข้อมูล)"

@@ -1,0 +1,243 @@
+"""Reminders and announcements in the LINE group: the messages, and a push that is never sent twice."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from otop_sync.cli import main
+from otop_sync.config import ScheduledJob
+from otop_sync.demo import demo_tabs
+from otop_sync.errors import ConfigError
+from otop_sync.line import LineClient, LineError, check_settings
+from otop_sync.messages import TEXT_LIMIT, Message, announcement, reminder
+from otop_sync.periods import BANGKOK
+from otop_sync.scheduler import Runner
+from otop_sync.sources.memory import MemorySource
+
+from .conftest import CONFIG, answer, bkk, run, sheet
+from .fake_line import GROUP, TOKEN, FakeLine
+from .fake_sheets import LoopbackServer
+
+NAMES = [d.name for d in CONFIG.province.districts]
+
+
+def everyone(month: str, day: int) -> list[tuple[object, ...]]:
+    return [answer(bkk(2024, 9, day, 9), name, month, 1, 100000) for name in NAMES]
+
+
+def test_no_reminder_when_everyone_has_reported() -> None:
+    outcome = run(sheet(everyone("ก.ย. 2567", 10)), bkk(2024, 9, 13, 9))
+    assert reminder(outcome, CONFIG) is None
+
+
+def test_a_reminder_names_only_the_districts_still_missing() -> None:
+    answers = [a for a in everyone("ก.ย. 2567", 10) if a[1] != "สังคม"]
+    message = reminder(run(sheet(answers), bkk(2024, 9, 13, 9)), CONFIG)
+    assert message is not None
+    assert "อำเภอที่ยังไม่ได้รายงาน (1 อำเภอ): อำเภอสังคม" in message.text
+    assert "กำหนดส่งภายในวันที่ ๑๕ กันยายน ๒๕๖๗ เวลา 23.59 น." in message.text
+    assert "https://forms.gle/otop-nongkhai-example" in message.text
+    assert message.identity == "remind:2567Q4:2024-09:2024-09-13"
+
+
+def test_a_reminder_when_nobody_has_reported_names_all_nine() -> None:
+    message = reminder(run(sheet([]), bkk(2024, 9, 13, 9)), CONFIG)
+    assert message is not None
+    assert "(9 อำเภอ)" in message.text
+    assert all(f"อำเภอ{name}" in message.text for name in NAMES)
+
+
+def test_a_district_that_reports_after_the_first_reminder_is_left_out_of_the_second() -> None:
+    answers = [a for a in everyone("ก.ย. 2567", 10) if a[1] not in ("สังคม", "เฝ้าไร่")]
+    first = reminder(run(sheet(answers), bkk(2024, 9, 13, 9)), CONFIG)
+    answers.append(answer(bkk(2024, 9, 14, 10), "สังคม", "ก.ย. 2567", 1, 100000))
+    second = reminder(run(sheet(answers), bkk(2024, 9, 15, 9)), CONFIG)
+    assert first is not None
+    assert second is not None
+    assert "อำเภอสังคม" in first.text
+    assert "อำเภอสังคม" not in second.text
+    assert "(1 อำเภอ): อำเภอเฝ้าไร่" in second.text
+    assert first.identity != second.identity
+
+
+def test_the_announcement_after_the_last_round_of_a_quarter() -> None:
+    source = MemorySource({t.title: t.rows for t in demo_tabs()})
+    message = announcement(
+        run(source, bkk(2024, 9, 16, 9)), CONFIG, spreadsheet_url="https://docs.google.com/x"
+    )
+    assert message is not None
+    text = message.text
+    assert "รอบเดือน ก.ย. 2567 (รอบสุดท้ายของไตรมาส)" in text
+    assert "ยังไม่รายงาน: สระใคร, เฝ้าไร่" in text
+    assert "ระดับรายอำเภอ: เมืองหนองคาย A, ท่าบ่อ B" in text
+    assert "- ศรีเชียงใหม่: ระดับ C: ลงทะเบียนผลิตภัณฑ์เพิ่มอีก 1 ผลิตภัณฑ์" in text  # the lowest, D
+    assert "- อำเภอสังคม: แถวที่ 21 ยอดจำหน่ายไม่ใช่ตัวเลข (“ห้าหมื่นบาท”)" in text
+    assert text.endswith("ดูรายละเอียด: https://docs.google.com/x")
+    assert len(text) < TEXT_LIMIT
+
+
+def test_the_announcement_after_a_middle_round_counts_late_days() -> None:
+    source = MemorySource({t.title: t.rows for t in demo_tabs()})
+    message = announcement(run(source, bkk(2024, 8, 16, 9)), CONFIG)
+    assert message is not None
+    assert "รอบเดือน ส.ค. 2567\n" in message.text
+    assert "ส่งช้า: สังคม (1 วัน)" in message.text
+
+
+MESSAGE = Message("remind", "2567Q4", "2024-09", "2024-09-13", "ทดสอบ")
+
+
+def client(fake: FakeLine, state: Path, token: str = TOKEN, group: str = GROUP) -> LineClient:
+    return LineClient(
+        token=token,
+        group_id=group,
+        state_dir=state,
+        transport=fake,
+        sleep=lambda _: None,
+        clock=lambda: datetime(2024, 9, 13, 9, tzinfo=BANGKOK),
+    )
+
+
+def test_the_exact_push_request(tmp_path: Path) -> None:
+    fake = FakeLine()
+    assert client(fake, tmp_path).push(MESSAGE).sent
+    (push,) = fake.requests
+    assert push.url == "https://api.line.me/v2/bot/message/push"
+    assert push.headers["Authorization"] == f"Bearer {TOKEN}"
+    assert push.headers["Content-Type"] == "application/json"
+    assert uuid.UUID(push.headers["X-Line-Retry-Key"]).version == 5
+    assert push.body == {"to": GROUP, "messages": [{"type": "text", "text": "ทดสอบ"}]}
+
+
+def test_429_and_500_are_retried_with_the_same_retry_key(tmp_path: Path) -> None:
+    fake = FakeLine()
+    fake.script = [429, 500]
+    assert client(fake, tmp_path).push(MESSAGE).sent
+    assert len({p.headers["X-Line-Retry-Key"] for p in fake.requests}) == 1
+    assert len(fake.requests) == 3
+    assert len(fake.delivered) == 1
+
+
+def test_a_lost_answer_is_retried_and_line_drops_the_duplicate(tmp_path: Path) -> None:
+    fake = FakeLine()
+    fake.lose_answer = 1
+    assert client(fake, tmp_path).push(MESSAGE).sent
+    assert len(fake.requests) == 2
+    assert len(fake.delivered) == 1
+
+
+def test_nothing_is_sent_twice_across_reruns_and_restarts(tmp_path: Path) -> None:
+    fake = FakeLine()
+    assert client(fake, tmp_path).push(MESSAGE).sent
+    assert client(fake, tmp_path).push(MESSAGE).reason == "already sent (remind:2567Q4:2024-09:2024-09-13)"
+    assert len(fake.requests) == 1
+    saved = json.loads((tmp_path / "line-sent.json").read_text())
+    assert list(saved) == ["remind:2567Q4:2024-09:2024-09-13"]
+
+
+def test_a_refused_token_and_a_wrong_group_are_one_line(tmp_path: Path) -> None:
+    fake = FakeLine()
+    with pytest.raises(
+        LineError, match=r"LINE refused the channel access token \(HTTP 401: Authentication failed"
+    ):
+        client(fake, tmp_path, token="anotherValidLookingToken0123456789").push(MESSAGE)
+    with pytest.raises(LineError, match=r"LINE refused the message \(HTTP 400: The property, 'to'"):
+        client(fake, tmp_path, group="C" + "f" * 32).push(MESSAGE)
+    assert len(fake.requests) == 2  # neither is retried
+    assert not (tmp_path / "line-sent.json").exists()
+
+
+def test_a_storm_that_never_ends_is_one_line_and_nothing_is_recorded(tmp_path: Path) -> None:
+    fake = FakeLine()
+    fake.script = [503] * 100
+    with pytest.raises(LineError, match="LINE kept answering HTTP 503"):
+        client(fake, tmp_path).push(MESSAGE)
+    assert not (tmp_path / "line-sent.json").exists()
+
+
+def test_malformed_settings_are_refused_at_start_up() -> None:
+    with pytest.raises(ConfigError, match=r"line\.group_id"):
+        check_settings("group-of-nongkhai", TOKEN)
+    with pytest.raises(ConfigError) as caught:
+        check_settings(GROUP, "not a token!")
+    assert "LINE_CHANNEL_ACCESS_TOKEN" in str(caught.value)
+    assert "not a token!" not in str(caught.value)
+
+
+def test_a_failing_line_never_fails_the_sync(tmp_path: Path) -> None:
+    source = MemorySource({t.title: t.rows for t in demo_tabs()})
+
+    def broken_line(kind: str, outcome: object) -> str:
+        raise LineError("LINE kept answering HTTP 503")
+
+    runner = Runner(
+        CONFIG,
+        make_source=lambda: source,
+        clock=lambda: bkk(2024, 9, 13, 9),
+        state_dir=tmp_path,
+        notify=broken_line,
+    )
+    assert runner.run_job(ScheduledJob("remind", "0 9 13,15 * *", False, "jobs[4]", "remind")) is False
+    assert runner.run_job(ScheduledJob("sync", "0 7,13 1-16 * *", False, "jobs[0]")) is True
+    assert source.writes == 1
+
+
+@pytest.fixture
+def line_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeLine]:
+    fake = FakeLine()
+    server = LoopbackServer(fake)  # type: ignore[arg-type]
+    server.__enter__()
+    monkeypatch.setenv("LINE_CHANNEL_ACCESS_TOKEN", TOKEN)
+    monkeypatch.setenv("OTOP_SYNC_LINE_ENDPOINT", server.url)
+    monkeypatch.chdir(tmp_path)
+    config = tmp_path / "config"
+    import shutil
+
+    from otop_sync.settings import shipped_dir
+
+    shutil.copytree(shipped_dir("config"), config)
+    province = config / "province.toml"
+    province.write_text(province.read_text().replace('group_id = ""', f'group_id = "{GROUP}"'))
+    monkeypatch.setenv("OTOP_SYNC_CONFIG", str(config))
+    yield fake
+    server.__exit__()
+
+
+def test_remind_sends_once_from_the_command_line(
+    line_server: FakeLine, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["remind", "--as-of", "2024-09-13T09:00"]) == 0
+    assert main(["remind", "--as-of", "2024-09-13T09:30"]) == 0
+    out = capsys.readouterr().out
+    assert "อำเภอที่ยังไม่ได้รายงาน (7 อำเภอ)" in out
+    assert "sent (remind:2567Q4:2024-09:2024-09-13)" in out
+    assert "already sent (remind:2567Q4:2024-09:2024-09-13)" in out
+    assert len(line_server.delivered) == 1
+
+
+def test_dry_run_and_no_token_send_nothing(
+    line_server: FakeLine, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["announce", "--as-of", "2024-09-16T09:00", "--dry-run"]) == 0
+    monkeypatch.delenv("LINE_CHANNEL_ACCESS_TOKEN")
+    assert main(["announce", "--as-of", "2024-09-16T09:00"]) == 0
+    out = capsys.readouterr().out
+    assert "dry run: nothing was sent" in out
+    assert "LINE_CHANNEL_ACCESS_TOKEN or [line] group_id is not set: nothing was sent" in out
+    assert line_server.requests == []
+
+
+def test_a_refused_token_from_the_command_line_is_one_line(
+    line_server: FakeLine, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("LINE_CHANNEL_ACCESS_TOKEN", "revokedButWellFormedToken0123456789")
+    assert main(["remind", "--as-of", "2024-09-13T09:00"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("otop-sync: error: LINE refused the channel access token (HTTP 401")
+    assert "revokedButWellFormedToken" not in "\n".join(err)
