@@ -9,7 +9,6 @@ read a file or reach the network.
 from __future__ import annotations
 
 import logging
-import os
 import subprocess
 import sys
 import tempfile
@@ -25,6 +24,7 @@ import jinja2
 import segno
 from markupsafe import Markup
 
+from otop_sync.atomic import write_atomically
 from otop_sync.charts import Threshold, growth_chart, products_chart
 from otop_sync.config import Config, Rubric
 from otop_sync.errors import BriefError
@@ -360,23 +360,11 @@ def write_brief(
             ("brief-latest.html", html.encode()),
             ("brief-latest.pdf", pdf),
         ):
-            _write_atomically(output / name, content)
+            write_atomically(output / name, content)
     except OSError as exc:
         raise BriefError(f"cannot write the brief into {output}: {exc.strerror or exc}") from exc
     log.info("brief written: %s (%d pages)", output / f"{stem}.pdf", pages)
     return BriefFiles(output / f"{stem}.html", output / f"{stem}.pdf", pages)
-
-
-def _write_atomically(path: Path, content: bytes) -> None:
-    descriptor, temporary = tempfile.mkstemp(prefix=".otop-sync-", dir=path.parent)
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(content)
-        os.chmod(temporary, 0o644)  # a brief is for reading by the office, not private to the service
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
 
 
 def write_qr(url: str, output: Path) -> tuple[Path, Path]:

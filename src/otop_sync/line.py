@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
-import tempfile
 import time
 import uuid
 from collections.abc import Callable
@@ -26,6 +24,7 @@ from requests.adapters import BaseAdapter, HTTPAdapter
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, stop_after_delay
 from tenacity.wait import wait_random_exponential
 
+from otop_sync.atomic import write_atomically
 from otop_sync.errors import ConfigError, OtopSyncError
 from otop_sync.messages import Message
 
@@ -80,14 +79,7 @@ class SentBook:
     def add(self, identity: str, at: datetime) -> None:
         sent = {**self.load(), identity: at.isoformat()}
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor, temporary = tempfile.mkstemp(prefix=".line-", dir=self.path.parent)
-        try:
-            with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-                json.dump(sent, handle, ensure_ascii=False, indent=2)
-            os.replace(temporary, self.path)
-        finally:
-            if os.path.exists(temporary):
-                os.unlink(temporary)
+        write_atomically(self.path, json.dumps(sent, ensure_ascii=False, indent=2).encode())
 
 
 class LineClient:

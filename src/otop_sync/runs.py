@@ -4,13 +4,12 @@ decision, `otop-sync status` and the container's health check. Written atomicall
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from otop_sync.atomic import write_atomically
 from otop_sync.outcome import Outcome
 
 RUNS_FILE = "runs.json"
@@ -62,14 +61,7 @@ class RunBook:
         records.setdefault(record.job, {})["success" if record.ok else "failure"] = record
         payload = {job: {kind: r.as_dict() for kind, r in kinds.items()} for job, kinds in records.items()}
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor, temporary = tempfile.mkstemp(prefix=".runs-", dir=self.path.parent)
-        try:
-            with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-                json.dump(payload, handle, ensure_ascii=False, indent=2)
-            os.replace(temporary, self.path)
-        finally:
-            if os.path.exists(temporary):
-                os.unlink(temporary)
+        write_atomically(self.path, json.dumps(payload, ensure_ascii=False, indent=2).encode())
 
 
 def summary_line(outcome: Outcome, *, seconds: float, api_calls: int | None) -> str:

@@ -8,8 +8,6 @@ a crash leaves either the old workbook or the new one.
 
 from __future__ import annotations
 
-import os
-import tempfile
 import zipfile
 from collections.abc import Sequence
 from datetime import date, datetime
@@ -21,6 +19,7 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
 
+from otop_sync.atomic import atomic_target
 from otop_sync.cells import CellValue, Formula
 from otop_sync.config import Form
 from otop_sync.errors import LayoutError, SourceError
@@ -81,43 +80,15 @@ class WorkbookSource:
         # The run log is the one tab that grows: its earlier rows are written back above the new one.
         full_log = Table(log.title, log.columns, (*self._run_log, *log.rows))  # type: ignore[arg-type]
         try:
-            with _atomic_target(self.path) as temporary:
+            with atomic_target(self.path) as temporary:
                 replace_sheets(self.path, temporary, (*writes.tables, full_log))
         except PackageError as exc:
             raise SourceError(f"{self.path}: {exc}; the workbook is unchanged") from exc
-        self._run_log = full_log.rows
-
-
-class _atomic_target:
-    """A temporary file beside `path` that replaces it on success and disappears on failure."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.temporary = ""
-
-    def __enter__(self) -> Path:
-        try:
-            descriptor, self.temporary = tempfile.mkstemp(
-                prefix=".otop-sync-", suffix=".xlsx", dir=self.path.parent
-            )
-        except OSError as exc:
-            raise SourceError(f"{self.path}: cannot be written ({exc.strerror or exc})") from exc
-        os.close(descriptor)
-        return Path(self.temporary)
-
-    def __exit__(self, kind: object, error: object, trace: object) -> None:
-        try:
-            if error is None:
-                if self.path.exists():
-                    os.chmod(self.temporary, self.path.stat().st_mode & 0o777)
-                os.replace(self.temporary, self.path)
         except OSError as exc:
             raise SourceError(
                 f"{self.path}: cannot be written ({exc.strerror or exc}); it is unchanged"
             ) from exc
-        finally:
-            if os.path.exists(self.temporary):
-                os.unlink(self.temporary)
+        self._run_log = full_log.rows
 
 
 def _tab(book: Workbook, title: str) -> Tab:
@@ -137,11 +108,11 @@ def _value(cell: object) -> CellValue:
 
 
 def save_atomically(book: Workbook, path: Path) -> None:
-    with _atomic_target(path) as temporary:
-        try:
+    try:
+        with atomic_target(path, mode=0o644) as temporary:
             book.save(temporary)
-        except OSError as exc:
-            raise SourceError(f"{path}: cannot be written ({exc.strerror or exc})") from exc
+    except OSError as exc:
+        raise SourceError(f"{path}: cannot be written ({exc.strerror or exc})") from exc
 
 
 def write_new_workbook(path: Path, tabs: Sequence[Tab]) -> None:
