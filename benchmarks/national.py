@@ -5,7 +5,8 @@
 Builds, in a temporary folder, a configuration with all 928 districts (official codes and names from
 the `geothai` package), a workbook with twelve monthly reports per district for FY 2567 (about 11,000
 rows) and the FY 2566 base year month by month, then runs the real console script on it (pinned to one
-core where `taskset` exists) and prints wall time and peak memory for a first and a second run.
+core where `taskset` exists) and prints wall time and peak memory: two runs without the brief (the
+grading and the tabs), then one with it.
 """
 
 from __future__ import annotations
@@ -69,10 +70,10 @@ def build_tabs(districts: list[tuple[str, str]], seed: int = 2567) -> tuple[Tab,
     return Tab(RESPONSES_TAB, (RESPONSE_HEADER, *answers)), Tab(BASE_YEAR_TAB, (BASE_HEADER, *base))
 
 
-def timed_run(workbook: Path, config: Path) -> tuple[float, float]:
+def timed_run(workbook: Path, config: Path, *extra: str) -> tuple[float, float]:
     """Wall seconds and peak resident MB of one `otop-sync run` in a child process."""
     script = shutil.which("otop-sync") or str(Path(sys.executable).with_name("otop-sync"))
-    command = [script, "run", "--workbook", str(workbook), "--config", str(config), "--as-of", AS_OF]
+    command = [script, "run", "--workbook", str(workbook), "--config", str(config), "--as-of", AS_OF, *extra]
     if shutil.which("taskset"):
         command = ["taskset", "-c", "0", *command]
     # A fresh parent per run, so that the peak memory it reports is this run's alone.
@@ -108,8 +109,13 @@ def main() -> None:
         f"districts: {len(districts)}; response rows: {len(responses.rows) - 1}; base-year rows: "
         f"{len(base.rows) - 1}; workbook: {workbook.stat().st_size / 1e6:.1f} MB"
     )
-    for label in ("first run (owned tabs created)", "second run (owned tabs replaced)"):
-        seconds, peak = timed_run(workbook, config)
+    runs = (
+        ("first run (owned tabs created), no brief", ("--no-brief",)),
+        ("second run (owned tabs replaced), no brief", ("--no-brief",)),
+        ("third run, with the brief of 928 districts", ()),
+    )
+    for label, extra in runs:
+        seconds, peak = timed_run(workbook, config, *extra)
         print(f"{label}: {seconds:.2f} s wall, peak RSS {peak:.0f} MB")
     if not args.keep:
         shutil.rmtree(folder)

@@ -259,3 +259,11 @@ def test_every_quarter_in_the_responses_is_graded_for_every_district() -> None:
     assert quarters == {"2567Q3", "2567Q4"}
     assert len(outcome.every_quarter) == 2 * 9
     assert outcome.rows.used == 2
+
+
+def test_the_per_quarter_results_hold_the_quarters_found_in_the_responses() -> None:
+    answers = [answer(bkk(2024, 9, 10), "ท่าบ่อ", "ก.ย. 2567", 1, 1000)]
+    outcome = run(sheet(answers), bkk(2024, 10, 5))  # the first days of FY 2568: no report yet
+    assert outcome.quarter.code == "2568Q1"
+    assert {r.quarter.code for r in outcome.every_quarter} == {"2567Q4"}
+    assert [r.status for r in outcome.districts] == [Status.NOT_REPORTED] * 9

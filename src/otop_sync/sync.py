@@ -22,13 +22,14 @@ from otop_sync.responses import Tab, read_base_year, read_responses
 from otop_sync.tables import (
     GRADE_COLUMN,
     RESULT_COLUMNS,
+    RUN_LOG_COLUMNS,
     Cell,
     Row,
     Table,
     problems_table,
+    result_row,
     results_table,
     run_log_row,
-    run_log_table,
 )
 
 
@@ -105,7 +106,8 @@ def decide(
     base_year = read_base_year(data.base_year, form=form, districts=names)
     selection = select_reports(responses.reports)
     current = quarter or Quarter.of(Month.of(as_of))
-    quarters = sorted({q for _, q in selection.by_district_quarter} | {current})
+    found = {q for _, q in selection.by_district_quarter}
+    quarters = sorted(found | {current})
     results = [
         grade_district(
             district,
@@ -127,14 +129,17 @@ def decide(
         dry_run=dry_run,
         rows=RowCounts(len(selection.counting), selection.superseded, len(responses.rejections)),
         districts=tuple(r for r in results if r.quarter == current),
-        every_quarter=tuple(results),
+        # "ผลรายไตรมาส" holds the quarters found in the responses; the one asked for may have none yet.
+        every_quarter=tuple(r for r in results if r.quarter in found),
         rejections=responses.rejections,
         base_problems=base_year.problems,
         flags=flag_reports(selection, results, checks=config.checks),
         changes=(),
     )
     tabs = form.tabs
-    quarterly = _quarterly_rows(results, outcome, data.previous_quarterly, regrade=regrade, current=current)
+    quarterly = _quarterly_rows(
+        outcome.every_quarter, outcome, data.previous_quarterly, regrade=regrade, current=current
+    )
     changes = _grade_changes(data.previous_quarterly, quarterly, config)
     outcome = replace(outcome, changes=changes)
     summary = results_table(tabs.summary, outcome.districts, outcome)
@@ -144,7 +149,7 @@ def decide(
             Table(tabs.quarterly, RESULT_COLUMNS, quarterly, frozen_columns=2),
             problems_table(tabs.problems, outcome, tabs, data.responses.title),
         ),
-        run_log=Table(tabs.run_log, run_log_table(tabs.run_log).columns, (run_log_row(outcome),)),
+        run_log=Table(tabs.run_log, RUN_LOG_COLUMNS, (run_log_row(outcome),)),
     )
     return outcome, writes
 
@@ -162,16 +167,10 @@ def _quarterly_rows(
     kept = {} if regrade else _previous_rows(previous)
     kept = {key: row for key, row in kept.items() if key[1] != current}
     fresh = [r for r in results if (r.district.code, r.quarter) not in kept]
-    rows = {
-        (r.district.code, r.quarter): row for r, row in zip(fresh, _result_rows(fresh, outcome), strict=True)
-    }
+    rows = {(r.district.code, r.quarter): result_row(r, outcome.flags, outcome.as_of) for r in fresh}
     rows.update(kept)
     order = {d: i for i, d in enumerate(dict.fromkeys(r.district.code for r in results))}
     return tuple(rows[key] for key in sorted(rows, key=lambda k: (k[1], order.get(k[0], len(order)), k[0])))
-
-
-def _result_rows(results: Sequence[DistrictResult], outcome: Outcome) -> tuple[Row, ...]:
-    return results_table("", results, outcome).rows
 
 
 def _previous_rows(previous: Tab | None) -> dict[tuple[str, Quarter], Row]:

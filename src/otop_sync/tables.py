@@ -212,7 +212,3 @@ def run_log_row(outcome: Outcome) -> Row:
         rows.rejected,
         changes or "ไม่มี",
     )
-
-
-def run_log_table(title: str) -> Table:
-    return Table(title, RUN_LOG_COLUMNS, ())
