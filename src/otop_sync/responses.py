@@ -124,7 +124,10 @@ def read_responses(tab: Tab, *, form: Form, districts: DistrictNames, as_of: dat
         if isinstance(submitted, datetime) and submitted > as_of:
             continue
         outcome = _read_row(number, row, columns, submitted, districts, as_of)
-        (reports if isinstance(outcome, Report) else rejections).append(outcome)  # type: ignore[arg-type]
+        if isinstance(outcome, Report):
+            reports.append(outcome)
+        else:
+            rejections.append(outcome)
     return Responses(tuple(reports), tuple(rejections))
 
 

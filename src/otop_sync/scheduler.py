@@ -184,11 +184,17 @@ def serve(config: Config, runner: Runner, *, now: datetime, finish_seconds: floa
     scheduler = BlockingScheduler(timezone=ZoneInfo(config.timezone))
     for item in planned:
         scheduler.add_job(
-            runner.run_job, item.trigger, args=[item.job], id=item.job.name, name=item.job.name,
+            runner.run_job,
+            item.trigger,
+            args=[item.job],
+            id=item.job.name,
+            name=item.job.name,
             # One run at a time, one run for a backlog, and a late run is still run (APScheduler's
             # default grace is one second: a busy minute would drop a sync with a mere warning).
-            coalesce=True, max_instances=1, misfire_grace_time=int(grace.total_seconds()) or 1,
-        )  # fmt: skip
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=int(grace.total_seconds()) or 1,
+        )
     for job in missed_jobs(planned, runner.book, now=now, grace=grace):
         log.info("%s: missed while otop-sync was not running; running it once now", job.name)
         scheduler.add_job(runner.run_job, "date", run_date=now, args=[job], id=f"catch-up {job.name}")

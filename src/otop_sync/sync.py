@@ -10,10 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from decimal import Decimal
 from typing import Protocol
 
-from otop_sync.cells import CellValue, DistrictNames, display
+from otop_sync.cells import DistrictNames, display
 from otop_sync.config import Config, Form
 from otop_sync.grading import DistrictResult, flag_reports, grade_district, select_reports
 from otop_sync.outcome import GradeChange, Outcome, RowCounts
@@ -23,9 +22,9 @@ from otop_sync.tables import (
     GRADE_COLUMN,
     RESULT_COLUMNS,
     RUN_LOG_COLUMNS,
-    Cell,
     Row,
     Table,
+    as_cell,
     problems_table,
     result_row,
     results_table,
@@ -182,21 +181,11 @@ def _previous_rows(previous: Tab | None) -> dict[tuple[str, Quarter], Row]:
         return {}
     kept: dict[tuple[str, Quarter], Row] = {}
     for raw in previous.rows[1:]:
-        row = tuple(_as_cell(v) for v in (*raw, *[None] * len(RESULT_COLUMNS)))[: len(RESULT_COLUMNS)]
+        row = tuple(as_cell(v) for v in (*raw, *[None] * len(RESULT_COLUMNS)))[: len(RESULT_COLUMNS)]
         quarter = Quarter.from_label(str(row[2] or ""))
         if row[0] and quarter:
             kept[(str(row[0]), quarter)] = row
     return kept
-
-
-def _as_cell(value: CellValue) -> Cell:
-    if isinstance(value, bool):
-        return str(value)
-    if value is None or isinstance(value, str | int | Decimal):
-        return value
-    if isinstance(value, float):
-        return Decimal(repr(value))
-    return display(value)
 
 
 def _grade_changes(previous: Tab | None, rows: Sequence[Row], config: Config) -> tuple[GradeChange, ...]:

@@ -12,6 +12,7 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 
+from otop_sync.cells import CellValue, display
 from otop_sync.config import Tabs
 from otop_sync.grading import DistrictResult, Flag, NextGrade, Round, Status, Timeliness
 from otop_sync.outcome import Outcome
@@ -99,6 +100,17 @@ _TIMELINESS = {
     Timeliness.NOT_REPORTED: "ยังไม่รายงาน",
     Timeliness.PENDING: "ยังไม่ถึงกำหนด",
 }
+
+
+def as_cell(value: CellValue) -> Cell:
+    """A value read back from a tab (an earlier run's results or log) as a cell to write again."""
+    if isinstance(value, bool):
+        return str(value)
+    if value is None or isinstance(value, str | int | Decimal):
+        return value
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    return display(value)
 
 
 def rounded(value: Decimal | None) -> Decimal | None:

@@ -26,7 +26,7 @@ from otop_sync.errors import LayoutError, SourceError
 from otop_sync.responses import Tab
 from otop_sync.sources.xlsx_package import PackageError, replace_sheets
 from otop_sync.sync import SheetData, Writes
-from otop_sync.tables import Table
+from otop_sync.tables import Table, as_cell
 
 
 def excel_lock_file(path: Path) -> Path:
@@ -78,7 +78,8 @@ class WorkbookSource:
             )
         log = writes.run_log
         # The run log is the one tab that grows: its earlier rows are written back above the new one.
-        full_log = Table(log.title, log.columns, (*self._run_log, *log.rows))  # type: ignore[arg-type]
+        earlier = tuple(tuple(as_cell(v) for v in row) for row in self._run_log)
+        full_log = Table(log.title, log.columns, (*earlier, *log.rows))
         try:
             with atomic_target(self.path) as temporary:
                 replace_sheets(self.path, temporary, (*writes.tables, full_log))
