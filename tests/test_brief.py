@@ -165,6 +165,13 @@ def test_no_brief_and_dry_run_write_none(tmp_path: Path, monkeypatch: pytest.Mon
     assert not (tmp_path / "briefs").exists()
 
 
+def test_a_dry_run_on_the_demo_writes_nothing_at_all(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("OTOP_SYNC_CONFIG", raising=False)
+    assert main(["run", "--dry-run"]) == 0
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_template_error_is_one_line_and_keeps_the_previous_brief_and_the_tabs(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -31,6 +31,7 @@ from otop_sync.settings import (
     sheets_endpoint,
     shipped_dir,
 )
+from otop_sync.sources.memory import MemorySource
 from otop_sync.sources.workbook import WorkbookSource, write_new_workbook
 from otop_sync.sync import Source, sync
 from otop_sync.tables import grade_text, needs_text, rounded
@@ -129,7 +130,7 @@ def _parser() -> argparse.ArgumentParser:
     check = commands.add_parser(
         "check", parents=[common, sources], help="check access, tabs and question titles, and say what to fix"
     )
-    check.set_defaults(command=_check, as_of=None)
+    check.set_defaults(command=_check, as_of=None, dry_run=True)  # a check writes nothing
 
     demo = commands.add_parser("demo", parents=[common], help="write a sample workbook to try otop_sync on")
     demo.add_argument(
@@ -173,14 +174,19 @@ def _plan(args: argparse.Namespace, config: Config, now: datetime) -> _Plan:
         return _Plan(WorkbookSource(args.workbook), args.as_of or now)
     if config.province.workbook:
         return _Plan(WorkbookSource(Path(config.province.workbook)), args.as_of or now)
-    if not DEMO_WORKBOOK.exists():
-        write_new_workbook(DEMO_WORKBOOK, demo_tabs())
-        log.info("no workbook or spreadsheet configured: wrote the demo workbook %s", DEMO_WORKBOOK)
-    else:
-        log.info("no workbook or spreadsheet configured: using the demo workbook %s", DEMO_WORKBOOK)
     if args.as_of is None:
         log.info("grading the demo as of %s (use --as-of to change)", DEMO_AS_OF.isoformat())
-    return _Plan(WorkbookSource(DEMO_WORKBOOK), args.as_of or DEMO_AS_OF)
+    as_of = args.as_of or DEMO_AS_OF
+    if DEMO_WORKBOOK.exists():
+        log.info("no workbook or spreadsheet configured: using the demo workbook %s", DEMO_WORKBOOK)
+        return _Plan(WorkbookSource(DEMO_WORKBOOK), as_of)
+    if getattr(args, "dry_run", False):
+        # A dry run writes nothing, not even the demo workbook: the demo stays in memory.
+        log.info("no workbook or spreadsheet configured: grading the demo in memory (dry run)")
+        return _Plan(MemorySource({tab.title: tab.rows for tab in demo_tabs()}), as_of)
+    write_new_workbook(DEMO_WORKBOOK, demo_tabs())
+    log.info("no workbook or spreadsheet configured: wrote the demo workbook %s", DEMO_WORKBOOK)
+    return _Plan(WorkbookSource(DEMO_WORKBOOK), as_of)
 
 
 def google_source(key: str, config: Config) -> Source:
