@@ -290,3 +290,34 @@ def test_status_shows_the_last_runs(tmp_path: Path, capsys: pytest.CaptureFixtur
     out = capsys.readouterr().out
     assert "sync: last success 01/09/2567 13:00:00 (2024-09-01T13:00:00+07:00): 2567Q4: rows read 33" in out
     assert "sync [0 7,13 1-16 * *]: next 02/09/2567 07:00:00" in out
+
+
+def test_sigterm_stops_the_scheduler_cleanly(tmp_path: Path) -> None:
+    config = config_in(tmp_path)
+    subprocess.run(
+        [sys.executable, "-m", "otop_sync.cli", "demo", str(tmp_path / "w.xlsx")],
+        check=True,
+        capture_output=True,
+    )
+    command = [
+        sys.executable,
+        "-m",
+        "otop_sync.cli",
+        "schedule",
+        "--workbook",
+        str(tmp_path / "w.xlsx"),
+        "--config",
+        str(config),
+    ]
+    service = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    assert service.stderr is not None
+    for line in service.stderr:
+        if "announce [0 9 16 * *]: next" in line:  # the last job it lists before it starts waiting
+            break
+    time.sleep(0.3)
+    service.send_signal(signal.SIGTERM)
+    assert service.wait(timeout=20) == 0
+    rest = service.stderr.read()
+    service.stderr.close()
+    assert "received SIGTERM: stopping after the running job, if any" in rest
+    assert RunBook(tmp_path / "state").load()["_scheduler"]["success"].summary == "scheduler started"
