@@ -35,13 +35,15 @@ from .conftest import CONFIG, bkk
         " เดือนสิงหาคม 2567 ",
         date(2024, 8, 1),
         datetime(2024, 8, 20),
+        45505,  # a Sheets serial day: 1 August 2024
+        45520.5,
     ],
 )
 def test_months_in_every_accepted_form(written: object) -> None:
     assert read_month(written) == Month(2024, 8)  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("written", ["สิงหา", "13/2567", "2567", "ส.ค.", "", None, 8, Formula("=A1")])
+@pytest.mark.parametrize("written", ["สิงหา", "13/2567", "2567", "ส.ค.", "", None, 8, 2024.08, Formula("=A1")])
 def test_unreadable_months_say_so(written: object) -> None:
     result = read_month(written)  # type: ignore[arg-type]
     assert isinstance(result, Problem)

@@ -43,6 +43,7 @@ _UNIT_WORDS = ("บาท", "ผลิตภัณฑ์", "รายการ",
 _DECIMAL = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
 _SHEETS_EPOCH = datetime(1899, 12, 30, tzinfo=BANGKOK)
 _LAST_SERIAL = 2958465  # 31/12/9999
+_FIRST_MONTH_SERIAL = 36526  # 1/1/2000: a smaller number in the month column is not a date
 _TEXT_TIMESTAMP = re.compile(
     r"^(\d{1,2})/(\d{1,2})/(\d{4})(?:[ T,]+(\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?)?$"
 )
@@ -193,6 +194,10 @@ def read_month(value: CellValue) -> Month | Problem:
     problem = Problem(f"เดือนที่รายงานอ่านไม่ได้ ({_quoted(value)})")
     if isinstance(value, datetime | date):
         return Month.of(_ce(value))
+    if isinstance(value, int | float) and not isinstance(value, bool) and value >= _FIRST_MONTH_SERIAL:
+        # Sheets turns an answer like "2024-08" into a date, which the API hands over as a serial day.
+        moment = _from_serial(float(value))
+        return Month.of(moment) if moment else problem
     if not isinstance(value, str):
         return problem
     text = clean_text(value)
