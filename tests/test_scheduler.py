@@ -321,3 +321,24 @@ def test_sigterm_stops_the_scheduler_cleanly(tmp_path: Path) -> None:
     service.stderr.close()
     assert "received SIGTERM: stopping after the running job, if any" in rest
     assert RunBook(tmp_path / "state").load()["_scheduler"]["success"].summary == "scheduler started"
+
+
+def test_a_state_folder_that_cannot_be_written_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a-file").write_text("not a folder")
+    config = config_in(tmp_path)
+    schedule = config / "schedule.toml"
+    schedule.write_text(
+        schedule.read_text().replace(
+            f'state_dir = "{tmp_path / "state"}"', f'state_dir = "{tmp_path / "a-file" / "state"}"'
+        )
+    )
+    assert main(["run", "--no-brief", "--config", str(config)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("otop-sync: error: cannot create the run lock")
+    assert "set [service] state_dir to a folder otop_sync can write" in err[-1]
+    RunBook(tmp_path / "a-file" / "state").record(
+        RunRecord("sync", bkk(2024, 9, 1), True, "ok")
+    )  # logged, no raise

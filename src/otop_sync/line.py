@@ -136,7 +136,11 @@ class LineClient:
             raise LineError(
                 f"cannot reach LINE at {self.endpoint} ({type(exc).__name__}); not sent"
             ) from None
-        self.book.add(message.identity, self._clock())
+        try:
+            self.book.add(message.identity, self._clock())
+        except OSError as exc:
+            # Sent all the same; a rerun carries the same retry key, and LINE drops the duplicate.
+            log.warning("sent, but cannot record it in %s: %s", self.book.path, exc.strerror or exc)
         return Delivery(True, f"sent ({message.identity})")
 
     def _post(self, body: dict[str, Any], retry_key: str) -> None:

@@ -33,8 +33,14 @@ def run_lock(
     now: Callable[[], datetime],
     poll_seconds: float = 0.2,
 ) -> Iterator[None]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise OtopSyncError(
+            f"cannot create the run lock {path} ({exc.strerror or exc}): set [service] state_dir to a "
+            "folder otop_sync can write"
+        ) from exc
     try:
         deadline = time.monotonic() + wait_seconds
         while True:

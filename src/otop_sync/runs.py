@@ -4,6 +4,7 @@ decision, `otop-sync status` and the container's health check. Written atomicall
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -13,6 +14,7 @@ from otop_sync.atomic import write_atomically
 from otop_sync.outcome import Outcome
 
 RUNS_FILE = "runs.json"
+log = logging.getLogger("otop_sync")
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,13 @@ class RunBook:
         return max(times, default=None)
 
     def record(self, record: RunRecord) -> None:
+        """Best effort: a record that cannot be written is logged, and never undoes the run it records."""
+        try:
+            self._record(record)
+        except OSError as exc:
+            log.warning("cannot write the record of runs %s: %s", self.path, exc.strerror or exc)
+
+    def _record(self, record: RunRecord) -> None:
         records = self.load()
         records.setdefault(record.job, {})["success" if record.ok else "failure"] = record
         payload = {job: {kind: r.as_dict() for kind, r in kinds.items()} for job, kinds in records.items()}
