@@ -342,3 +342,13 @@ def test_a_missing_key_file_is_one_line(tmp_path: Path) -> None:
     with pytest.raises(SourceError) as caught:
         load_credentials(str(broken))
     assert "SECRET-CONTENT" not in str(caught.value)
+
+
+def test_no_credentials_at_all_is_one_line_naming_the_fix(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(tmp_path / "missing.json"))
+    with pytest.raises(
+        SourceError, match=r"no usable Google credentials \(.*missing\.json.*\): set GOOGLE_APP"
+    ):
+        load_credentials(None)

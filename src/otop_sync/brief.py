@@ -372,10 +372,13 @@ def write_qr(url: str, output: Path) -> tuple[Path, Path]:
     if not url:
         raise BriefError("no form_url in province.toml: nothing to encode")
     code = segno.make(url, error="m")
-    output.mkdir(parents=True, exist_ok=True)
     svg, png = output / "form-qr.svg", output / "form-qr.png"
-    code.save(str(svg), scale=10, border=4)
-    code.save(str(png), scale=10, border=4)
+    try:
+        output.mkdir(parents=True, exist_ok=True)
+        code.save(str(svg), scale=10, border=4)
+        code.save(str(png), scale=10, border=4)
+    except OSError as exc:
+        raise BriefError(f"cannot write the QR code into {output}: {exc.strerror or exc}") from exc
     return svg, png
 
 

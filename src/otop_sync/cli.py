@@ -49,6 +49,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OtopSyncError as exc:
         print(f"otop-sync: error: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("otop-sync: interrupted", file=sys.stderr)
+        return 130
 
 
 def _parser() -> argparse.ArgumentParser:

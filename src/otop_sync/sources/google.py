@@ -78,10 +78,11 @@ def load_credentials(credentials_file: str | None) -> Credentials:
     except (ValueError, KeyError, OSError) as exc:
         # The message names missing fields, never the key's contents.
         raise SourceError(f"service-account key file {credentials_file} cannot be used: {exc}") from None
-    except auth_errors.DefaultCredentialsError:
+    except auth_errors.DefaultCredentialsError as exc:
+        # google-auth's message names the file it looked at, never what is in it.
         raise SourceError(
-            "no Google credentials: set GOOGLE_APPLICATION_CREDENTIALS (or credentials_file in "
-            "province.toml) to a service-account key file"
+            f"no usable Google credentials ({str(exc).splitlines()[0]}): set GOOGLE_APPLICATION_CREDENTIALS "
+            "(or credentials_file in province.toml) to a service-account key file"
         ) from None
 
 
