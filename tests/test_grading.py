@@ -267,3 +267,9 @@ def test_the_per_quarter_results_hold_the_quarters_found_in_the_responses() -> N
     assert outcome.quarter.code == "2568Q1"
     assert {r.quarter.code for r in outcome.every_quarter} == {"2567Q4"}
     assert [r.status for r in outcome.districts] == [Status.NOT_REPORTED] * 9
+
+
+def test_a_district_without_a_report_has_no_figures_and_no_remark() -> None:
+    result = district(run(sheet([]), bkk(2024, 8, 20)), "4315")
+    assert (result.report, result.base, result.growth_pct, result.next_grade) == (None, None, None, None)
+    assert result.notes == ()

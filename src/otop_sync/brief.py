@@ -84,7 +84,7 @@ def _district_row(result: DistrictResult) -> dict[str, Any]:
         "products_grade": result.products_level.value if result.products_level else "",
         "sales_grade": result.growth_level.value if result.growth_level else "",
         "needs": needs_text(result),
-        "notes": list(result.notes) if result.status is not Status.NOT_REPORTED else [],
+        "notes": list(result.notes),
     }
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import decimal
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from enum import StrEnum
@@ -71,15 +71,15 @@ class DistrictResult:
     district: District
     quarter: Quarter
     status: Status
-    report: Report | None
-    base: Base | None
-    growth_pct: Decimal | None
-    grade: Grade | None
-    products_level: Grade | None
-    growth_level: Grade | None
-    next_grade: NextGrade | None
-    rounds: tuple[Round, ...]
-    notes: tuple[str, ...]  # in Thai, for the remarks column
+    report: Report | None = None
+    base: Base | None = None
+    growth_pct: Decimal | None = None
+    grade: Grade | None = None
+    products_level: Grade | None = None
+    growth_level: Grade | None = None
+    next_grade: NextGrade | None = None
+    rounds: tuple[Round, ...] = ()
+    notes: tuple[str, ...] = ()  # in Thai, for the remarks column: why there is no grade, what was compared
 
 
 @dataclass(frozen=True)
@@ -93,22 +93,25 @@ class Flag:
 
 @dataclass(frozen=True)
 class Selection:
-    """Which valid rows count: one per district and quarter; the others are superseded."""
+    """The valid rows by district and quarter. One row of each group counts (the latest, see
+    ``grade_district``); the others are superseded."""
 
-    counting: Mapping[tuple[str, Quarter], Report]
     by_district_quarter: Mapping[tuple[str, Quarter], tuple[Report, ...]]
 
     @property
+    def used(self) -> int:
+        return len(self.by_district_quarter)
+
+    @property
     def superseded(self) -> int:
-        return sum(len(rows) for rows in self.by_district_quarter.values()) - len(self.counting)
+        return sum(len(rows) for rows in self.by_district_quarter.values()) - self.used
 
 
 def select_reports(reports: Iterable[Report]) -> Selection:
     grouped: dict[tuple[str, Quarter], list[Report]] = defaultdict(list)
     for report in reports:
         grouped[(report.district.code, report.quarter)].append(report)
-    counting = {key: max(rows, key=_recency) for key, rows in grouped.items()}
-    return Selection(counting, {key: tuple(rows) for key, rows in grouped.items()})
+    return Selection({key: tuple(rows) for key, rows in grouped.items()})
 
 
 def _recency(report: Report) -> tuple[Month, datetime, int]:
@@ -128,30 +131,16 @@ def grade_district(
 ) -> DistrictResult:
     """The result of one district for one quarter; `reports` are its valid rows of that quarter."""
     rounds = rounds_of(quarter, reports, deadlines=deadlines, as_of=as_of)
-    empty = DistrictResult(
-        district,
-        quarter,
-        Status.NOT_REPORTED,
-        None,
-        None,
-        None,
-        None,
-        None,
-        None,
-        None,
-        rounds,
-        ("ยังไม่รายงาน",),
-    )
     if not reports:
-        return empty
+        return DistrictResult(district, quarter, Status.NOT_REPORTED, rounds=rounds)
     report = max(reports, key=_recency)
     if rubric is None:
         note = f"ไม่มีเกณฑ์สำหรับปีงบประมาณ {quarter.fiscal_year} ในไฟล์ rubric.toml"
-        return replace(empty, status=Status.NO_RUBRIC, report=report, notes=(note,))
+        return DistrictResult(district, quarter, Status.NO_RUBRIC, report, rounds=rounds, notes=(note,))
     base = compare_base(district.code, quarter, report.month, base_year, rubric)
     notes = _base_notes(base)
     if base.sales is None or base.sales == 0:
-        return replace(empty, status=Status.NO_BASE, report=report, base=base, notes=notes)
+        return DistrictResult(district, quarter, Status.NO_BASE, report, base, rounds=rounds, notes=notes)
     growth = growth_pct(report.sales, base.sales)
     grade = grade_of(rubric, report.new_products, growth)
     return DistrictResult(

@@ -126,7 +126,7 @@ def decide(
         computed_at=computed_at,
         regrade=regrade,
         dry_run=dry_run,
-        rows=RowCounts(len(selection.counting), selection.superseded, len(responses.rejections)),
+        rows=RowCounts(selection.used, selection.superseded, len(responses.rejections)),
         districts=tuple(r for r in results if r.quarter == current),
         # "ผลรายไตรมาส" holds the quarters found in the responses; the one asked for may have none yet.
         every_quarter=tuple(r for r in results if r.quarter in found),

@@ -156,7 +156,7 @@ def needs_text(result: DistrictResult) -> str:
 
 
 def _remarks(result: DistrictResult, flags: Sequence[Flag]) -> str:
-    parts = list(result.notes) if result.status is not Status.NOT_REPORTED else []
+    parts = list(result.notes)
     if result.report is not None:
         parts.extend(f"ข้อสังเกต: {f.reason}" for f in flags if f.row == result.report.row)
         if result.report.remarks:
