@@ -7,14 +7,14 @@ cell values is a source: a local workbook, Google Sheets, or memory in tests.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Protocol
 
 from otop_sync.cells import DistrictNames, display
 from otop_sync.config import Config, Form
-from otop_sync.grading import DistrictResult, flag_reports, grade_district, select_reports
+from otop_sync.grading import flag_reports, grade_district, select_reports
 from otop_sync.outcome import GradeChange, Outcome, RowCounts
 from otop_sync.periods import Month, Quarter
 from otop_sync.responses import Tab, read_base_year, read_responses
@@ -136,16 +136,14 @@ def decide(
         changes=(),
     )
     tabs = form.tabs
-    quarterly = _quarterly_rows(
-        outcome.every_quarter, outcome, data.previous_quarterly, regrade=regrade, current=current
-    )
-    changes = _grade_changes(data.previous_quarterly, quarterly, config)
-    outcome = replace(outcome, changes=changes)
+    previous = _previous_rows(data.previous_quarterly)
+    quarterly = _quarterly_rows(outcome, {} if regrade else previous, current=current)
+    outcome = replace(outcome, changes=_grade_changes(previous, quarterly))
     summary = results_table(tabs.summary, outcome.districts, outcome)
     writes = Writes(
         tables=(
             summary,
-            Table(tabs.quarterly, RESULT_COLUMNS, quarterly, frozen_columns=2),
+            Table(tabs.quarterly, RESULT_COLUMNS, tuple(quarterly.values()), frozen_columns=2),
             problems_table(tabs.problems, outcome, tabs, data.responses.title),
         ),
         run_log=Table(tabs.run_log, RUN_LOG_COLUMNS, (run_log_row(outcome),)),
@@ -153,33 +151,30 @@ def decide(
     return outcome, writes
 
 
-def _quarterly_rows(
-    results: Sequence[DistrictResult],
-    outcome: Outcome,
-    previous: Tab | None,
-    *,
-    regrade: bool,
-    current: Quarter,
-) -> tuple[Row, ...]:
-    """Every quarter x every district. A plain run recomputes the current quarter and quarters not yet
-    in the tab, and keeps the other quarters as they were graded; --regrade recomputes them all."""
-    kept = {} if regrade else _previous_rows(previous)
-    kept = {key: row for key, row in kept.items() if key[1] != current}
-    fresh = [r for r in results if (r.district.code, r.quarter) not in kept]
-    rows = {(r.district.code, r.quarter): result_row(r, outcome.flags, outcome.as_of) for r in fresh}
-    rows.update(kept)
-    order = {d: i for i, d in enumerate(dict.fromkeys(r.district.code for r in results))}
-    return tuple(rows[key] for key in sorted(rows, key=lambda k: (k[1], order.get(k[0], len(order)), k[0])))
+Key = tuple[str, Quarter]  # district code, quarter
 
 
-def _previous_rows(previous: Tab | None) -> dict[tuple[str, Quarter], Row]:
+def _quarterly_rows(outcome: Outcome, kept: Mapping[Key, Row], *, current: Quarter) -> dict[Key, Row]:
+    """Every quarter x every district, in order. The current quarter and quarters not yet in the tab
+    are computed; the others keep the row they were graded with (`kept` is empty for --regrade)."""
+    results = outcome.every_quarter
+    rows = {key: row for key, row in kept.items() if key[1] != current}
+    for result in results:
+        key = (result.district.code, result.quarter)
+        if key not in rows:
+            rows[key] = result_row(result, outcome.flags, outcome.as_of)
+    order = {code: i for i, code in enumerate(dict.fromkeys(r.district.code for r in results))}
+    return {key: rows[key] for key in sorted(rows, key=lambda k: (k[1], order.get(k[0], len(order)), k[0]))}
+
+
+def _previous_rows(previous: Tab | None) -> dict[Key, Row]:
     """The rows of an earlier per-quarter tab, when it has today's columns; otherwise nothing is kept."""
     if previous is None or not previous.rows:
         return {}
     header = tuple(display(v).strip() for v in previous.rows[0])
     if header[: len(RESULT_COLUMNS)] != tuple(c.title for c in RESULT_COLUMNS):
         return {}
-    kept: dict[tuple[str, Quarter], Row] = {}
+    kept: dict[Key, Row] = {}
     for raw in previous.rows[1:]:
         row = tuple(as_cell(v) for v in (*raw, *[None] * len(RESULT_COLUMNS)))[: len(RESULT_COLUMNS)]
         quarter = Quarter.from_label(str(row[2] or ""))
@@ -188,15 +183,11 @@ def _previous_rows(previous: Tab | None) -> dict[tuple[str, Quarter], Row]:
     return kept
 
 
-def _grade_changes(previous: Tab | None, rows: Sequence[Row], config: Config) -> tuple[GradeChange, ...]:
-    before = {key: row[GRADE_COLUMN] for key, row in _previous_rows(previous).items()}
-    names: Mapping[str, str] = {d.code: d.name for d in config.province.districts}
+def _grade_changes(previous: Mapping[Key, Row], rows: Mapping[Key, Row]) -> tuple[GradeChange, ...]:
     changes = []
-    for row in rows:
-        quarter = Quarter.from_label(str(row[2]))
-        old = before.get((str(row[0]), quarter)) if quarter else None
-        if old is not None and old != row[GRADE_COLUMN]:
-            code = str(row[0])
-            name = names.get(code, str(row[1]))
-            changes.append(GradeChange(code, name, str(row[2]), str(old), str(row[GRADE_COLUMN])))
+    for key, row in rows.items():
+        before = previous.get(key)
+        if before is not None and before[GRADE_COLUMN] != row[GRADE_COLUMN]:
+            code, name, label = (str(cell) for cell in row[:3])
+            changes.append(GradeChange(code, name, label, str(before[GRADE_COLUMN]), str(row[GRADE_COLUMN])))
     return tuple(changes)
