@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from otop_sync.checkup import check_source
 from otop_sync.config import Config
@@ -35,6 +36,9 @@ from otop_sync.sources.memory import MemorySource
 from otop_sync.sources.workbook import WorkbookSource, write_new_workbook
 from otop_sync.sync import Source, sync
 from otop_sync.tables import grade_text, needs_text, rounded
+
+if TYPE_CHECKING:
+    from otop_sync.brief import BriefFiles
 
 DEMO_WORKBOOK = Path("otop-sync-demo.xlsx")
 log = logging.getLogger("otop_sync")
@@ -212,6 +216,7 @@ def _run(args: argparse.Namespace) -> int:
     now = datetime.now(BANGKOK)
     plan = _plan(args, config, now)
     brief: dict[str, object] | None = None
+    brief_error: BriefError | None = None
     started = time.monotonic()
     with _exclusive(config, "manual run", enabled=not args.dry_run):
         outcome = sync(
@@ -224,7 +229,12 @@ def _run(args: argparse.Namespace) -> int:
             dry_run=args.dry_run,
         )
         if not (args.dry_run or args.no_brief):
-            brief = _write_brief(outcome, config)
+            try:
+                files = _write_brief(outcome, config)
+                brief = {"html": str(files.html), "pdf": str(files.pdf), "pages": files.pages}
+            except BriefError as exc:
+                # The tabs are written; the previous brief stays where it was. Report, then fail.
+                brief_error, brief = exc, {"error": str(exc)}
     if not args.dry_run:
         line = summary_line(
             outcome, seconds=time.monotonic() - started, api_calls=getattr(plan.source, "api_calls", None)
@@ -236,10 +246,8 @@ def _run(args: argparse.Namespace) -> int:
         sys.stdout.write("\n")
     else:
         _print_summary(outcome, brief)
-    if brief and "error" in brief:
-        # The tabs are written; the previous brief stays where it was.
-        print(f"otop-sync: error: {brief['error']}", file=sys.stderr)
-        return 1
+    if brief_error is not None:
+        raise brief_error
     return 0
 
 
@@ -256,23 +264,20 @@ def _exclusive(config: Config, who: str, *, enabled: bool = True) -> Iterator[No
         yield
 
 
-def _write_brief(outcome: Outcome, config: Config) -> dict[str, object]:
+def _write_brief(outcome: Outcome, config: Config) -> BriefFiles:
+    """The brief with the configuration's folders and options; BriefError when it cannot be made."""
     from otop_sync.brief import write_brief
 
     settings = config.brief
     override = Path(settings.templates) if settings.templates else None
-    try:
-        files = write_brief(
-            outcome,
-            config,
-            output=Path(settings.output),
-            folders=[f for f in (override, shipped_dir("templates")) if f],
-            thai_numerals=settings.thai_numerals,
-            timeout_seconds=settings.timeout_seconds,
-        )
-    except BriefError as exc:
-        return {"error": str(exc)}
-    return {"html": str(files.html), "pdf": str(files.pdf), "pages": files.pages}
+    return write_brief(
+        outcome,
+        config,
+        output=Path(settings.output),
+        folders=[f for f in (override, shipped_dir("templates")) if f],
+        thai_numerals=settings.thai_numerals,
+        timeout_seconds=settings.timeout_seconds,
+    )
 
 
 def _brief(args: argparse.Namespace) -> int:
@@ -283,10 +288,8 @@ def _brief(args: argparse.Namespace) -> int:
         outcome = sync(
             plan.source, config=config, as_of=plan.as_of, computed_at=now, quarter=args.quarter, dry_run=True
         )
-        brief = _write_brief(outcome, config)
-    if "error" in brief:
-        raise BriefError(str(brief["error"]))
-    print(f"wrote {brief['pdf']} ({brief['pages']} pages) and {brief['html']}")
+        files = _write_brief(outcome, config)
+    print(f"wrote {files.pdf} ({files.pages} pages) and {files.html}")
     return 0
 
 
@@ -393,7 +396,7 @@ def _schedule(args: argparse.Namespace) -> int:
         make_source=lambda: _plan(args, config, datetime.now(BANGKOK)).source,
         clock=lambda: datetime.now(BANGKOK),
         state_dir=Path(config.service.state_dir),
-        render_brief=_brief_or_raise,
+        render_brief=_write_brief,
         notify=lambda kind, outcome: _deliver(
             kind, outcome, config, key=_spreadsheet_key(args, config), dry_run=False, show=log.info
         ),
@@ -401,12 +404,6 @@ def _schedule(args: argparse.Namespace) -> int:
     check_settings(config.line.group_id, line_token())
     scheduler.serve(config, runner, now=now)
     return 0
-
-
-def _brief_or_raise(outcome: Outcome, config: Config) -> None:
-    brief = _write_brief(outcome, config)
-    if "error" in brief:
-        raise BriefError(str(brief["error"]))
 
 
 def _log_to_file(config: Config) -> None:
