@@ -50,14 +50,6 @@ class RunBook:
                 records.setdefault(job, {})[kind] = record
         return records
 
-    def last_success(self, job: str | None = None) -> datetime | None:
-        times = [
-            kinds["success"].at
-            for name, kinds in self.load().items()
-            if "success" in kinds and (job is None or name == job)
-        ]
-        return max(times, default=None)
-
     def record(self, record: RunRecord) -> None:
         """Best effort: a record that cannot be written is logged, and never undoes the run it records."""
         try:

@@ -79,10 +79,11 @@ def missed_jobs(
     planned: Sequence[PlannedJob], book: RunBook, *, now: datetime, grace: timedelta
 ) -> list[ScheduledJob]:
     """Jobs that should have fired since their last success, less than `grace` ago: each runs once."""
+    records = book.load()
     missed = []
     for item in planned:
-        last = book.last_success(item.job.name)
-        since = max(last, now - grace) if last else now - grace
+        last = records.get(item.job.name, {}).get("success")
+        since = max(last.at, now - grace) if last else now - grace
         if next(fire_times(item.trigger, since, now), None) is not None:
             missed.append(item.job)
     return missed
