@@ -275,8 +275,11 @@ def test_a_file_that_is_not_a_workbook(
     assert path.read_bytes() == content
 
 
-def test_a_workbook_open_in_excel_is_left_alone(workbook: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    (workbook.parent / f"~${workbook.name}").write_bytes(b"owner")
+@pytest.mark.parametrize("owner", ["~${}", ".~lock.{}#"])  # Excel's, LibreOffice's
+def test_a_workbook_open_in_excel_is_left_alone(
+    workbook: Path, capsys: pytest.CaptureFixture[str], owner: str
+) -> None:
+    (workbook.parent / owner.format(workbook.name)).write_bytes(b"owner")
     before = workbook.read_bytes()
     err = fails(capsys, "run", "--workbook", str(workbook), "--as-of", AS_OF)
     assert "open in Excel" in err

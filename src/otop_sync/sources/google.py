@@ -195,6 +195,8 @@ class GoogleSheetsSource:
     # Writing ----------------------------------------------------------------------------------------
 
     def write(self, writes: Writes) -> None:
+        if not self._metadata:
+            raise SourceError("write() before read(): the tabs and the run log's length are not known")
         first = True
 
         def send() -> None:

@@ -29,15 +29,15 @@ from otop_sync.sync import SheetData, Writes
 from otop_sync.tables import Table, as_cell
 
 
-def excel_lock_file(path: Path) -> Path:
-    """The owner file Excel and LibreOffice leave beside a workbook they have open."""
-    return path.with_name("~$" + path.name)
+def owner_files(path: Path) -> tuple[Path, Path]:
+    """The files Excel ("~$name") and LibreOffice (".~lock.name#") leave beside a workbook they have open."""
+    return path.with_name("~$" + path.name), path.with_name(f".~lock.{path.name}#")
 
 
 class WorkbookSource:
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._run_log: tuple[tuple[CellValue, ...], ...] = ()
+        self._run_log: tuple[tuple[CellValue, ...], ...] | None = None  # known once read
 
     def read(self, form: Form) -> SheetData:
         tabs = form.tabs
@@ -71,11 +71,13 @@ class WorkbookSource:
             raise SourceError(f"{self.path}: cannot be read ({exc.strerror or exc})") from exc
 
     def write(self, writes: Writes) -> None:
-        lock = excel_lock_file(self.path)
-        if lock.exists():
-            raise SourceError(
-                f"{self.path}: open in Excel or LibreOffice ({lock.name} exists); close it and run again"
-            )
+        if self._run_log is None:
+            raise SourceError("write() before read(): the run log's earlier rows are not known")
+        for owner in owner_files(self.path):
+            if owner.exists():
+                raise SourceError(
+                    f"{self.path}: open in Excel or LibreOffice ({owner.name} exists); close it and run again"
+                )
         log = writes.run_log
         # The run log is the one tab that grows: its earlier rows are written back above the new one.
         earlier = tuple(tuple(as_cell(v) for v in row) for row in self._run_log)
