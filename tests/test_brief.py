@@ -95,7 +95,7 @@ def test_arabic_digits_are_an_option() -> None:
 
 
 def test_the_fetcher_serves_only_its_own_files_and_data_urls(tmp_path: Path) -> None:
-    fonts = Path(fontpkg_sarabun.ROOT) / "files"
+    fonts = brief.font_folder()
     fetch = brief._fetcher([TEMPLATES, fonts])
     assert fetch((fonts / "Sarabun-Regular.ttf").as_uri()).read()[:4] == b"\x00\x01\x00\x00"
     assert fetch("data:text/plain;base64,b2s=").read() == b"ok"

@@ -30,7 +30,7 @@ from otop_sync.config import Config, Rubric
 from otop_sync.errors import BriefError
 from otop_sync.grading import DistrictResult, Status, Timeliness
 from otop_sync.outcome import Outcome
-from otop_sync.periods import format_be_datetime, format_thai_date, thai_digits, to_bangkok
+from otop_sync.periods import BE_OFFSET, format_be_datetime, format_thai_date, thai_digits, to_bangkok
 from otop_sync.tables import NO_GRADE, baht, grade_text, needs_text, round_text, rounded
 
 TEMPLATE = "brief.html.j2"
@@ -54,9 +54,13 @@ class BriefFiles:
 # The page's content -------------------------------------------------------------------------------
 
 
+def font_folder() -> Path:
+    return Path(fontpkg_sarabun.ROOT) / "files"
+
+
 def font_faces() -> list[dict[str, Any]]:
     """The Sarabun files as file:// URLs (WeasyPrint ignores bare paths); missing ones fail loudly."""
-    folder = Path(fontpkg_sarabun.ROOT) / "files"
+    folder = font_folder()
     faces = []
     for name, weight, style in FONT_FILES:
         path = folder / name
@@ -347,17 +351,17 @@ def write_brief(
     timeout_seconds: float = 60,
 ) -> BriefFiles:
     """Render and write brief-<quarter>-<B.E. date>.html/.pdf and brief-latest.html/.pdf, atomically."""
-    html = render_html(outcome, config, folders=folders, thai_numerals=thai_numerals)
-    fonts = Path(fontpkg_sarabun.ROOT) / "files"
-    pdf, pages = render_pdf(html, allowed=[*folders, fonts], timeout_seconds=timeout_seconds)
+    page = render_html(outcome, config, folders=folders, thai_numerals=thai_numerals)
+    pdf, pages = render_pdf(page, allowed=[*folders, font_folder()], timeout_seconds=timeout_seconds)
+    html = page.encode()
     day = to_bangkok(outcome.as_of)
-    stem = f"brief-{outcome.quarter.code}-{day.year + 543:04d}-{day.month:02d}-{day.day:02d}"
+    stem = f"brief-{outcome.quarter.code}-{day.year + BE_OFFSET:04d}-{day.month:02d}-{day.day:02d}"
     try:
         output.mkdir(parents=True, exist_ok=True)
         for name, content in (
-            (f"{stem}.html", html.encode()),
+            (f"{stem}.html", html),
             (f"{stem}.pdf", pdf),
-            ("brief-latest.html", html.encode()),
+            ("brief-latest.html", html),
             ("brief-latest.pdf", pdf),
         ):
             write_atomically(output / name, content)
