@@ -240,10 +240,6 @@ def qr_svg(url: str) -> str:
 # Rendering ----------------------------------------------------------------------------------------
 
 
-def template_folders(override: Path | None, shipped: Path) -> list[Path]:
-    return [override, shipped] if override else [shipped]
-
-
 def render_html(
     outcome: Outcome, config: Config, *, folders: Sequence[Path], thai_numerals: bool = True
 ) -> str:

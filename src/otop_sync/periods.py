@@ -9,7 +9,7 @@ from __future__ import annotations
 import calendar
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 BANGKOK = ZoneInfo("Asia/Bangkok")
@@ -183,7 +183,3 @@ def format_thai_date(day: date, *, thai_numerals: bool = True) -> str:
 
 def start_of(month: Month) -> datetime:
     return datetime.combine(month.first_day, time(0), tzinfo=BANGKOK)
-
-
-def end_of(month: Month) -> datetime:
-    return start_of(month.shift(1)) - timedelta(microseconds=1)

@@ -71,10 +71,6 @@ class Responses:
     reports: tuple[Report, ...]
     rejections: tuple[Rejection, ...]
 
-    @property
-    def rows_read(self) -> int:
-        return len(self.reports) + len(self.rejections)
-
 
 @dataclass(frozen=True)
 class BaseYear:

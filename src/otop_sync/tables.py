@@ -31,6 +31,14 @@ class Kind(StrEnum):
     GRADE = "grade"
 
 
+# How an owned tab looks, the same in a workbook and in Google Sheets.
+NUMBER_FORMATS = {Kind.INTEGER: "#,##0", Kind.MONEY: "#,##0.00", Kind.PERCENT: "0.00"}
+GRADE_COLOURS = {"A": "C6EFCE", "B": "DDEBF7", "C": "FFEB9C", "D": "FFC7CE"}  # RGB, by grade
+NO_GRADE_COLOUR = "EDEDED"
+HEADER_COLOUR = "D9E1F2"
+WRAP_LONGER_THAN = 30  # characters: longer text wraps in its cell
+
+
 @dataclass(frozen=True)
 class Column:
     title: str

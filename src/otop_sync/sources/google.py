@@ -34,7 +34,15 @@ from otop_sync.config import Form
 from otop_sync.errors import LayoutError, SourceError
 from otop_sync.responses import Tab
 from otop_sync.sync import SheetData, Writes
-from otop_sync.tables import Kind, Table
+from otop_sync.tables import (
+    GRADE_COLOURS,
+    HEADER_COLOUR,
+    NO_GRADE_COLOUR,
+    NUMBER_FORMATS,
+    WRAP_LONGER_THAN,
+    Kind,
+    Table,
+)
 
 SCOPE = "https://www.googleapis.com/auth/spreadsheets"  # never a Drive scope: the key names the file
 DEFAULT_ENDPOINT = "https://sheets.googleapis.com"
@@ -44,11 +52,6 @@ METADATA_FIELDS = (
     "protectedRanges(protectedRangeId,description,range(sheetId)))"
 )
 PROTECTION_NOTE = "otop_sync เขียนแท็บนี้ใหม่ทุกครั้งที่ประมวลผล โปรดอย่าพิมพ์ทับ"
-NUMBER_PATTERNS = {Kind.INTEGER: "#,##0", Kind.MONEY: "#,##0.00", Kind.PERCENT: "0.00"}
-GRADE_COLOURS = {"A": "C6EFCE", "B": "DDEBF7", "C": "FFEB9C", "D": "FFC7CE"}
-NO_GRADE_COLOUR = "EDEDED"
-HEADER_COLOUR = "D9E1F2"
-LONG_TEXT = 30
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -442,10 +445,10 @@ def _cell_data(kind: Kind, value: object) -> dict[str, Any]:
     if kind is Kind.GRADE:
         colour = GRADE_COLOURS.get(str(value), NO_GRADE_COLOUR)
         style: dict[str, Any] = {"backgroundColor": _colour(colour), "horizontalAlignment": "CENTER"}
-    elif kind in NUMBER_PATTERNS and isinstance(value, int | Decimal | float):
-        style = {"numberFormat": {"type": "NUMBER", "pattern": NUMBER_PATTERNS[kind]}}
+    elif kind in NUMBER_FORMATS and isinstance(value, int | Decimal | float):
+        style = {"numberFormat": {"type": "NUMBER", "pattern": NUMBER_FORMATS[kind]}}
     else:
-        style = {"wrapStrategy": "WRAP"} if len(str(value)) > LONG_TEXT else {}
+        style = {"wrapStrategy": "WRAP"} if len(str(value)) > WRAP_LONGER_THAN else {}
     if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
         # stringValue is never parsed: "=IMPORTRANGE(...)" from a response lands as those characters.
         entered: dict[str, Any] = {"stringValue": str(value)}

@@ -20,7 +20,15 @@ from xml.sax.saxutils import escape
 
 from lxml import etree
 
-from otop_sync.tables import Kind, Table
+from otop_sync.tables import (
+    GRADE_COLOURS,
+    HEADER_COLOUR,
+    NO_GRADE_COLOUR,
+    NUMBER_FORMATS,
+    WRAP_LONGER_THAN,
+    Kind,
+    Table,
+)
 
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 DOC_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -31,12 +39,8 @@ CALC_CHAIN_REL = DOC_REL + "/calcChain"
 OFFICE_DOCUMENT_REL = DOC_REL + "/officeDocument"
 WORKSHEET_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
 
-# Built-in number formats: no custom format entries needed.
-NUMBER_FORMAT_IDS = {Kind.INTEGER: 3, Kind.MONEY: 4, Kind.PERCENT: 2}  # #,##0  #,##0.00  0.00
-GRADE_COLOURS = {"A": "FFC6EFCE", "B": "FFDDEBF7", "C": "FFFFEB9C", "D": "FFFFC7CE"}
-NO_GRADE_COLOUR = "FFEDEDED"
-HEADER_COLOUR = "FFD9E1F2"
-LONG_TEXT = 30
+# The formats otop_sync uses are built into Excel: no custom format entries are needed.
+BUILTIN_NUMBER_FORMATS = {"#,##0": 3, "#,##0.00": 4, "0.00": 2}
 _ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 _CELL_TEXT_LIMIT = 32767
 
@@ -169,7 +173,10 @@ class _Package:
         styles = _Styles(
             header=table.xf(font=bold, fill=header_fill, wrap=True),
             wrapped=table.xf(wrap=True),
-            numbers={kind: table.xf(number_format=n) for kind, n in NUMBER_FORMAT_IDS.items()},
+            numbers={
+                kind: table.xf(number_format=BUILTIN_NUMBER_FORMATS[pattern])
+                for kind, pattern in NUMBER_FORMATS.items()
+            },
             grades={
                 grade: table.xf(fill=table.fill(colour), centre=True)
                 for grade, colour in GRADE_COLOURS.items()
@@ -244,7 +251,7 @@ class _StyleTable:
         fills = self._list("fills", ("borders", "cellStyleXfs", "cellXfs"))
         fill = etree.Element(_q(MAIN, "fill"))
         pattern = etree.SubElement(fill, _q(MAIN, "patternFill"), patternType="solid")
-        etree.SubElement(pattern, _q(MAIN, "fgColor"), rgb=colour)
+        etree.SubElement(pattern, _q(MAIN, "fgColor"), rgb="FF" + colour)  # ARGB, opaque
         etree.SubElement(pattern, _q(MAIN, "bgColor"), indexed="64")
         return self._index_of(fills, fill)
 
@@ -343,7 +350,7 @@ def _cell(ref: str, kind: Kind, value: object, styles: _Styles) -> str:
         if kind is Kind.GRADE:
             style = styles.grades.get(text, styles.no_grade)
         else:
-            style = styles.wrapped if len(text) > LONG_TEXT else 0
+            style = styles.wrapped if len(text) > WRAP_LONGER_THAN else 0
         return _text_cell(ref, text, style)
     style = (
         styles.grades.get(str(value), styles.no_grade) if kind is Kind.GRADE else styles.numbers.get(kind, 0)
