@@ -95,3 +95,16 @@ def test_unreachable_google_is_one_line(
     err = capsys.readouterr().err.strip().splitlines()
     assert len([line for line in err if line.startswith("otop-sync: error:")]) == 1
     assert "cannot reach Google's token endpoint" in err[-1]
+
+
+def test_check_names_the_base_year_section_for_a_missing_base_column(
+    server: tuple[FakeSheetsAPI, LoopbackServer], capsys: pytest.CaptureFixture[str]
+) -> None:
+    api, _ = server
+    base = next(s for s in api.spreadsheets[KEY].sheets if s.title == BASE_YEAR_TAB)
+    base.cells[(0, 2)] = {"value": "ยอดขาย", "formula": None, "format": {}}
+    assert main(["check", "--spreadsheet", KEY]) == 1
+    assert (
+        "no column 'ยอดจำหน่าย (บาท)': rename the question (row 1) or add its title to form.toml "
+        "[base_year_columns] sales" in capsys.readouterr().out
+    )

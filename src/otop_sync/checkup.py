@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from otop_sync.cells import clean_text
 from otop_sync.config import BASE_FIELDS, REQUIRED_FIELDS, Form
-from otop_sync.responses import Tab
+from otop_sync.responses import find_columns
 from otop_sync.sync import Source
 
 
@@ -22,20 +21,19 @@ def check_source(source: Source, form: Form) -> Findings:
     responses, base = data.responses.title, data.base_year.title
     lines = [f"spreadsheet: readable; responses in tab {responses!r}, base year in {base!r}"]
     ok = True
-    for tab, titles, required in (
-        (data.responses, form.columns, REQUIRED_FIELDS),
-        (data.base_year, form.base_year_columns, BASE_FIELDS),
+    for tab, titles, required, section in (
+        (data.responses, form.columns, REQUIRED_FIELDS, "columns"),
+        (data.base_year, form.base_year_columns, BASE_FIELDS, "base_year_columns"),
     ):
-        header = _header(tab)
+        found = find_columns(tab, titles)
         for field, candidates in titles.items():
-            found = next((t for t in candidates if clean_text(t) in header), None)
-            if found:
-                lines.append(f"  {tab.title!r}: column {found!r}: ok")
+            if field in found:
+                lines.append(f"  {tab.title!r}: column {found[field][1]!r}: ok")
             elif field in required:
                 ok = False
                 lines.append(
                     f"  {tab.title!r}: no column {candidates[0]!r}: rename the question (row 1) or "
-                    f"add its title to form.toml [columns] {field}"
+                    f"add its title to form.toml [{section}] {field}"
                 )
             else:
                 lines.append(f"  {tab.title!r}: no column {candidates[0]!r} (optional: left empty)")
@@ -43,7 +41,3 @@ def check_source(source: Source, form: Form) -> Findings:
     lines.append(f"responses: {rows} row(s) under the header")
     lines.append("owned tabs: " + ", ".join(form.tabs.owned) + " (created or replaced by `otop-sync run`)")
     return Findings(tuple(lines), ok)
-
-
-def _header(tab: Tab) -> list[str]:
-    return [clean_text(v) if isinstance(v, str) else "" for v in (tab.rows[0] if tab.rows else ())]

@@ -81,23 +81,28 @@ class BaseYear:
     problems: tuple[Rejection, ...]
 
 
+def find_columns(tab: Tab, titles: Mapping[str, tuple[str, ...]]) -> dict[str, tuple[int, str]]:
+    """Each field whose question title is in row 1: its column index and the title that matched."""
+    header = [clean_text(v) if isinstance(v, str) else "" for v in (tab.rows[0] if tab.rows else ())]
+    found: dict[str, tuple[int, str]] = {}
+    for field, candidates in titles.items():
+        title = next((t for t in candidates if clean_text(t) in header), None)
+        if title is not None:
+            found[field] = (header.index(clean_text(title)), title)
+    return found
+
+
 def locate_columns(
     tab: Tab, titles: Mapping[str, tuple[str, ...]], required: Sequence[str]
 ) -> dict[str, int]:
     """The column index of each field, by its question title; a missing required one is a LayoutError."""
-    header = [clean_text(v) if isinstance(v, str) else "" for v in (tab.rows[0] if tab.rows else ())]
-    found: dict[str, int] = {}
-    for field, candidates in titles.items():
-        for title in candidates:
-            if clean_text(title) in header:
-                found[field] = header.index(clean_text(title))
-                break
-        else:
-            if field in required:
-                raise LayoutError(
-                    f"tab {tab.title!r} has no column {candidates[0]!r} (row 1 holds the titles)"
-                )
-    return found
+    found = find_columns(tab, titles)
+    for field in required:
+        if field not in found:
+            raise LayoutError(
+                f"tab {tab.title!r} has no column {titles[field][0]!r} (row 1 holds the titles)"
+            )
+    return {field: index for field, (index, _) in found.items()}
 
 
 def _cell(row: Sequence[CellValue], index: int | None) -> CellValue:
