@@ -3,6 +3,9 @@
 It is a requests transport adapter: the real gspread and google-auth code builds real HTTP requests
 and parses real responses; only the network is replaced. It keeps a log of every request, answers with
 Google's error bodies, applies ``spreadsheets.batchUpdate`` all-or-nothing, and can be told to fail.
+
+It refuses what the real API refuses: every request is checked against Google's discovery document
+(``tests/contract.py``), and the rules the document leaves to prose are held here, each with its source.
 """
 
 from __future__ import annotations
@@ -19,8 +22,15 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import requests
 from requests.adapters import BaseAdapter
 
+from .contract import Violation, sheets
+
 SCOPE = "https://www.googleapis.com/auth/spreadsheets"
 TOKEN_URI = "https://oauth2.fake.test/token"
+
+# Limits the discovery document does not state (developers.google.com/sheets/api/limits and the errors
+# users of the API report, quoted in the messages below).
+CELL_CHARACTERS = 50_000  # "Your input contains more than the maximum of 50000 characters in a single cell."
+SPREADSHEET_CELLS = 10_000_000  # "…above the limit of 10000000 cells." (pygsheets issue 589)
 
 
 @dataclass
@@ -31,6 +41,7 @@ class Call:
     params: dict[str, list[str]]
     body: Any
     timeout: Any = None
+    size: int = 0  # bytes of the request body, as sent
 
     @property
     def kind(self) -> str:
@@ -131,6 +142,7 @@ class FakeSheetsAPI(BaseAdapter):
         self.token_claims: list[dict[str, Any]] = []
         self.latency_seconds = latency_seconds
         self.virtual_seconds = 0.0
+        self.violations: list[tuple[Call, Violation]] = []  # requests the discovery document does not allow
 
     # Set-up ---------------------------------------------------------------------------------------
 
@@ -159,6 +171,7 @@ class FakeSheetsAPI(BaseAdapter):
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
         parts = urlsplit(request.url or "")
         body = _body(request)
+        raw = request.body or b""
         call = Call(
             request.method or "GET",
             parts.netloc,
@@ -166,9 +179,16 @@ class FakeSheetsAPI(BaseAdapter):
             parse_qs(parts.query),
             body,
             kwargs.get("timeout"),
+            len(raw.encode() if isinstance(raw, str) else raw),
         )
         self.log.append(call)
         self.virtual_seconds += self.latency_seconds
+        if call.kind != "token":
+            problems = sheets().check(call.method, parts.path, call.params, body)
+            if problems:
+                self.violations.extend((call, p) for p in problems)
+                message = "Invalid JSON payload received. " + " ".join(map(str, problems[:3]))
+                return _response(request, 400, _error(400, message, "INVALID_ARGUMENT"))
         fault = next((f for f in self.faults if f.kind == call.kind and f.times > 0), None)
         if fault is not None:
             fault.times -= 1
@@ -276,7 +296,17 @@ class FakeSheetsAPI(BaseAdapter):
     def _batchUpdate(self, book: Spreadsheet, call: Call) -> dict[str, Any]:
         # All or nothing, as Google does: work on a copy and keep it only if every request succeeds.
         draft = copy.deepcopy(book)
-        replies = [self._apply(draft, request) for request in call.body.get("requests", [])]
+        replies = []
+        for index, request in enumerate(call.body.get("requests", [])):
+            ((name, _),) = request.items()
+            try:
+                replies.append(self._apply(draft, request))
+                _check_limits(draft)
+            except ApiError as exc:
+                # Google names the request that failed: "Invalid requests[3].updateCells: …".
+                raise ApiError(
+                    exc.status, f"Invalid requests[{index}].{name}: {exc.message}", exc.reason
+                ) from None
         self.spreadsheets[book.key] = draft
         return {"spreadsheetId": book.key, "replies": replies}
 
@@ -287,8 +317,7 @@ class FakeSheetsAPI(BaseAdapter):
             if book.sheet(props["title"]):
                 raise ApiError(
                     400,
-                    f'Invalid requests[0].addSheet: A sheet with the name "{props["title"]}" '
-                    "already exists. Please enter another name.",
+                    f'A sheet with the name "{props["title"]}" already exists. Please enter another name.',
                     "INVALID_ARGUMENT",
                 )
             grid = props.get("gridProperties", {})
@@ -314,6 +343,12 @@ class FakeSheetsAPI(BaseAdapter):
         if name == "updateCells":
             self._update_cells(book, body)
             return {}
+        if name == "repeatCell":
+            sheet = book.by_id(body["range"]["sheetId"])
+            paths = _mask(body["fields"])
+            for r, c in _cells_in(sheet, body["range"]):
+                _set_fields(sheet, (r, c), body["cell"], paths)
+            return {}
         if name == "updateDimensionProperties":
             sheet = book.by_id(body["range"]["sheetId"])
             for index in range(body["range"]["startIndex"], body["range"]["endIndex"]):
@@ -326,35 +361,100 @@ class FakeSheetsAPI(BaseAdapter):
         raise ApiError(400, f"Invalid JSON payload received. Unknown name {name!r}", "INVALID_ARGUMENT")
 
     def _update_cells(self, book: Spreadsheet, body: Mapping[str, Any]) -> None:
+        paths = _mask(body["fields"])
         if "range" in body:
             sheet = book.by_id(body["range"]["sheetId"])
             if not body.get("rows"):
-                sheet.cells.clear()
+                # "If the data in rows does not cover the entire requested range, the fields matching
+                # those set in fields will be cleared." (UpdateCellsRequest.range)
+                for key in _cells_in(sheet, body["range"]):
+                    _set_fields(sheet, key, {}, paths)
                 return
-            top = body["range"].get("startRowIndex", 0)
+            top, left = body["range"].get("startRowIndex", 0), body["range"].get("startColumnIndex", 0)
         else:
             sheet = book.by_id(body["start"]["sheetId"])
-            top = body["start"].get("rowIndex", 0)
+            top, left = body["start"].get("rowIndex", 0), body["start"].get("columnIndex", 0)
         for r, row in enumerate(body.get("rows", [])):
             for c, data in enumerate(row.get("values", [])):
-                if top + r >= sheet.rows or c >= sheet.columns:
+                if top + r >= sheet.rows or left + c >= sheet.columns:
                     raise ApiError(
                         400,
-                        f"Invalid requests: Range ({sheet.title}!R{top + r + 1}C{c + 1}) exceeds "
-                        "grid limits.",
+                        f"Range ({sheet.title}!R{top + r + 1}C{left + c + 1}) exceeds grid limits.",
                         "INVALID_ARGUMENT",
                     )
-                entered = data.get("userEnteredValue")
-                if entered is None:
-                    sheet.cells.pop((top + r, c), None)
-                    continue
+                _set_fields(sheet, (top + r, left + c), data, paths)
+
+
+def _check_limits(book: Spreadsheet) -> None:
+    """The sheet-wide rules the discovery document leaves to prose, checked after each request of a batch
+    (the one on a cell's length is checked where a cell is set)."""
+    for sheet in book.sheets:
+        # "You can't freeze all visible rows on the sheet." (node-google-spreadsheet issue 528: a tab of
+        # one row with its header frozen is refused; a second, empty row is the known way round it).
+        if sheet.frozen_rows and sheet.frozen_rows >= sheet.rows:
+            raise ApiError(400, "You can't freeze all visible rows on the sheet.", "INVALID_ARGUMENT")
+        if sheet.frozen_columns and sheet.frozen_columns >= sheet.columns:
+            raise ApiError(400, "You can't freeze all visible columns on the sheet.", "INVALID_ARGUMENT")
+    if sum(s.rows * s.columns for s in book.sheets) > SPREADSHEET_CELLS:
+        raise ApiError(
+            400,
+            "This action would increase the number of cells in the workbook above the limit of "
+            f"{SPREADSHEET_CELLS} cells.",
+            "INVALID_ARGUMENT",
+        )
+
+
+def _utf16_units(text: str) -> int:
+    # Counted as Google's own front end (JavaScript) counts a string's length: in UTF-16 code units, the
+    # stricter of the two ways it could count.
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _mask(fields: str) -> list[tuple[str, ...]]:
+    """A CellData field mask as paths: "userEnteredValue,userEnteredFormat.numberFormat"."""
+    return [tuple(part.strip().split(".")) for part in fields.split(",")]
+
+
+def _cells_in(sheet: Sheet, grid_range: Mapping[str, Any]) -> list[tuple[int, int]]:
+    rows = range(grid_range.get("startRowIndex", 0), grid_range.get("endRowIndex", sheet.rows))
+    columns = range(grid_range.get("startColumnIndex", 0), grid_range.get("endColumnIndex", sheet.columns))
+    return [(r, c) for r in rows for c in columns]
+
+
+def _set_fields(
+    sheet: Sheet, key: tuple[int, int], data: Mapping[str, Any], paths: list[tuple[str, ...]]
+) -> None:
+    """Apply the masked fields of a CellData to one cell; a field in the mask but not in the data is
+    cleared."""
+    cell = sheet.cells.get(key) or {"value": None, "formula": None, "format": {}}
+    cell = {**cell, "format": dict(cell["format"])}
+    for path in paths:
+        if path in (("*",), ("userEnteredValue",)):
+            entered = data.get("userEnteredValue")
+            if entered is None:
+                cell["value"] = cell["formula"] = None
+            else:
                 ((kind, value),) = entered.items()
-                cell = {
-                    "value": value,
-                    "formula": value if kind == "formulaValue" else None,
-                    "format": data.get("userEnteredFormat", {}),
-                }
-                sheet.cells[(top + r, c)] = cell
+                if isinstance(value, str) and _utf16_units(value) > CELL_CHARACTERS:
+                    raise ApiError(
+                        400,
+                        f"Your input contains more than the maximum of {CELL_CHARACTERS} characters in a "
+                        "single cell.",
+                        "INVALID_ARGUMENT",
+                    )
+                cell["value"], cell["formula"] = value, value if kind == "formulaValue" else None
+        if path in (("*",), ("userEnteredFormat",)):
+            cell["format"] = dict(data.get("userEnteredFormat", {}))
+        elif path[0] == "userEnteredFormat":
+            given = data.get("userEnteredFormat", {})
+            if path[1] in given:
+                cell["format"][path[1]] = given[path[1]]
+            else:
+                cell["format"].pop(path[1], None)
+    if cell["value"] is None and not cell["format"]:
+        sheet.cells.pop(key, None)
+    else:
+        sheet.cells[key] = cell
 
 
 def _entered(value: Any, *, parse: bool = True) -> dict[str, Any]:

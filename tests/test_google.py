@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -53,10 +53,12 @@ def key_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def fake() -> FakeSheetsAPI:
+def fake() -> Iterator[FakeSheetsAPI]:
     api = FakeSheetsAPI()
     api.add_spreadsheet(KEY, api_tabs(*demo_tabs()))
-    return api
+    yield api
+    # Whatever the test asserted, every request it made must be one Google's discovery document allows.
+    assert [f"{call.kind}: {problem}" for call, problem in api.violations] == []
 
 
 class Sleeps(list[float]):

@@ -70,8 +70,12 @@ def is_blank(value: CellValue) -> bool:
     return value is None or (isinstance(value, str) and not clean_text(value))
 
 
+QUOTE_LIMIT = 60  # characters of an answer that a reason quotes: enough to recognise it, never a page
+
+
 def _quoted(value: CellValue) -> str:
-    return f"“{display(value)}”"
+    text = display(value)
+    return f"“{text[:QUOTE_LIMIT]}…”" if len(text) > QUOTE_LIMIT else f"“{text}”"
 
 
 def read_decimal(value: CellValue, label: str) -> Decimal | Problem:

@@ -15,6 +15,7 @@ from enum import StrEnum
 from otop_sync.cells import CellValue, display
 from otop_sync.config import Tabs
 from otop_sync.grading import DistrictResult, Flag, NextGrade, Round, Status, Timeliness
+from otop_sync.lengths import fit
 from otop_sync.outcome import Outcome
 from otop_sync.periods import format_be_datetime
 from otop_sync.responses import Rejection
@@ -37,6 +38,10 @@ GRADE_COLOURS = {"A": "C6EFCE", "B": "DDEBF7", "C": "FFEB9C", "D": "FFC7CE"}  # 
 NO_GRADE_COLOUR = "EDEDED"
 HEADER_COLOUR = "D9E1F2"
 WRAP_LONGER_THAN = 30  # characters: longer text wraps in its cell
+# Excel holds at most 32,767 characters in a cell and Google Sheets refuses a batch with a cell over
+# 50,000 ("Your input contains more than the maximum of 50000 characters in a single cell."): one limit,
+# the smaller, in UTF-16 units as both count, so that the same cells fit either.
+CELL_TEXT_LIMIT = 32_767
 
 
 @dataclass(frozen=True)
@@ -108,6 +113,11 @@ _TIMELINESS = {
     Timeliness.NOT_REPORTED: "ยังไม่รายงาน",
     Timeliness.PENDING: "ยังไม่ถึงกำหนด",
 }
+
+
+def cell_text(text: str) -> str:
+    """Text as a cell can hold it: whole, or cut with a visible mark saying how much was kept."""
+    return fit(text, CELL_TEXT_LIMIT, lambda kept: f"…(ตัดเหลือ {len(kept):,} ตัวอักษร)")
 
 
 def as_cell(value: CellValue) -> Cell:

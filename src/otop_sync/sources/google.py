@@ -42,6 +42,7 @@ from otop_sync.tables import (
     WRAP_LONGER_THAN,
     Kind,
     Table,
+    cell_text,
 )
 
 SCOPE = "https://www.googleapis.com/auth/spreadsheets"  # never a Drive scope: the key names the file
@@ -349,7 +350,9 @@ def batch_update_body(writes: Writes, metadata: Mapping[str, Any], *, run_log_ro
     for table in (*writes.tables, writes.run_log):
         is_log = table is writes.run_log
         start = max(run_log_rows, 1) if is_log else 1  # the run log keeps its rows; its new ones go below
-        needed_rows = start + len(table.rows)
+        # At least one row under the frozen header, even with no data: Google refuses a sheet whose every
+        # row is frozen ("You can't freeze all visible rows on the sheet."), and the batch with it.
+        needed_rows = max(start + len(table.rows), 2)
         sheet = present.get(table.title)
         if sheet is None:
             sheet_id, next_id = next_id, next_id + 1
@@ -428,7 +431,8 @@ def _header_row(table: Table) -> dict[str, Any]:
     }
     return {
         "values": [
-            {"userEnteredValue": {"stringValue": c.title}, "userEnteredFormat": style} for c in table.columns
+            {"userEnteredValue": {"stringValue": cell_text(c.title)}, "userEnteredFormat": style}
+            for c in table.columns
         ]
     }
 
@@ -451,7 +455,7 @@ def _cell_data(kind: Kind, value: object) -> dict[str, Any]:
         style = {"wrapStrategy": "WRAP"} if len(str(value)) > WRAP_LONGER_THAN else {}
     if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
         # stringValue is never parsed: "=IMPORTRANGE(...)" from a response lands as those characters.
-        entered: dict[str, Any] = {"stringValue": str(value)}
+        entered: dict[str, Any] = {"stringValue": cell_text(str(value))}
     else:
         entered = {"numberValue": float(value) if isinstance(value, Decimal) else value}
     return (

@@ -28,6 +28,7 @@ from otop_sync.tables import (
     WRAP_LONGER_THAN,
     Kind,
     Table,
+    cell_text,
 )
 
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
@@ -42,7 +43,6 @@ WORKSHEET_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.wo
 # The formats otop_sync uses are built into Excel: no custom format entries are needed.
 BUILTIN_NUMBER_FORMATS = {"#,##0": 3, "#,##0.00": 4, "0.00": 2}
 _ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
-_CELL_TEXT_LIMIT = 32767
 
 
 class PackageError(Exception):
@@ -361,7 +361,7 @@ def _cell(ref: str, kind: Kind, value: object, styles: _Styles) -> str:
 
 def _text_cell(ref: str, text: str, style: int) -> str:
     # Inline text is text: "=IMPORTRANGE(...)" from a response stays those characters, never a formula.
-    clean = _ILLEGAL_XML.sub("", text)[:_CELL_TEXT_LIMIT]
+    clean = cell_text(_ILLEGAL_XML.sub("", text))
     space = ' xml:space="preserve"' if clean != clean.strip() else ""
     return f'<c r="{ref}"{_style(style)} t="inlineStr"><is><t{space}>{escape(clean)}</t></is></c>'
 
