@@ -9,13 +9,15 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+import requests
 
 from otop_sync.cli import main
 from otop_sync.config import ScheduledJob
 from otop_sync.demo import demo_tabs
 from otop_sync.errors import ConfigError
+from otop_sync.lengths import utf16_length
 from otop_sync.line import LineClient, LineError, check_settings
-from otop_sync.messages import TEXT_LIMIT, Message, announcement, reminder
+from otop_sync.messages import MORE, TEXT_LIMIT, Message, announcement, reminder
 from otop_sync.periods import BANGKOK
 from otop_sync.scheduler import Runner
 from otop_sync.sources.memory import MemorySource
@@ -79,7 +81,7 @@ def test_the_announcement_after_the_last_round_of_a_quarter() -> None:
     assert "- ศรีเชียงใหม่: ระดับ C: ลงทะเบียนผลิตภัณฑ์เพิ่มอีก 1 ผลิตภัณฑ์" in text  # the lowest, D
     assert "- อำเภอสังคม: แถวที่ 21 ยอดจำหน่ายไม่ใช่ตัวเลข (“ห้าหมื่นบาท”)" in text
     assert text.endswith("ดูรายละเอียด: https://docs.google.com/x")
-    assert len(text) < TEXT_LIMIT
+    assert utf16_length(text) < TEXT_LIMIT
 
 
 def test_the_announcement_after_a_middle_round_counts_late_days() -> None:
@@ -113,6 +115,69 @@ def test_the_exact_push_request(tmp_path: Path) -> None:
     assert push.headers["Content-Type"] == "application/json"
     assert uuid.UUID(push.headers["X-Line-Retry-Key"]).version == 5
     assert push.body == {"to": GROUP, "messages": [{"type": "text", "text": "ทดสอบ"}]}
+
+
+def test_an_announcement_of_300_problem_rows_full_of_emoji_is_accepted_by_line(tmp_path: Path) -> None:
+    emoji = "🧺🍯🧵" * 4  # 24 UTF-16 units, 12 characters
+    answers = [
+        answer(bkk(2024, 9, 10 + i % 5, 9), f"{emoji}ตำบล{i}", "ก.ย. 2567", 1, f"{emoji}ห้าหมื่น")
+        for i in range(300)
+    ]
+    message = announcement(run(sheet(answers), bkk(2024, 9, 16, 9)), CONFIG)
+    assert message is not None
+    assert len(message.text) < utf16_length(message.text) <= TEXT_LIMIT  # the emoji counted twice
+    assert message.text.endswith(MORE)
+    assert f"- อำเภอ{emoji}ตำบล0: แถวที่ 2" in message.text
+    fake = FakeLine()
+    assert client(fake, tmp_path).push(message).sent
+    assert fake.delivered[0]["messages"][0]["text"] == message.text
+    assert fake.violations == []
+
+
+def test_line_refuses_a_text_over_5000_utf16_units_and_the_reason_is_one_line(tmp_path: Path) -> None:
+    fake = FakeLine()
+    long = Message(
+        "announce", "2567Q4", "2024-09", "2024-09-16", "🧺" * 2501
+    )  # 2,501 characters, 5,002 units
+    with pytest.raises(LineError) as refused:
+        client(fake, tmp_path).push(long)
+    assert str(refused.value) == (
+        "LINE refused the message (HTTP 400: The request body has 1 error(s) "
+        "(messages[0].text: Length must be between 0 and 5000))"
+    )
+    assert fake.delivered == []
+
+
+def test_a_409_counts_as_sent_with_or_without_the_accepted_request_header(tmp_path: Path) -> None:
+    for header in (True, False):
+        fake = FakeLine(accepted_header_on_409=header)
+        fake.lose_answer = 1
+        state = tmp_path / str(header)
+        assert client(fake, state).push(MESSAGE).sent
+        assert [p.body for p in fake.requests] == [fake.delivered[0]] * 2
+        assert len(fake.delivered) == 1
+        assert "remind:2567Q4:2024-09:2024-09-13" in json.loads((state / "line-sent.json").read_text())
+
+
+def test_every_push_is_one_the_openapi_document_allows(tmp_path: Path) -> None:
+    fake = FakeLine()
+    client(fake, tmp_path).push(MESSAGE)
+    assert fake.violations == []
+    fake.requests.clear()
+    broken = requests.Request(
+        "POST",
+        "https://api.line.me/v2/bot/message/push",
+        headers={"Authorization": f"Bearer {TOKEN}", "X-Line-Retry-Key": "not-a-uuid"},
+        json={"to": GROUP, "messages": [{"type": "text", "txt": "x"}] * 6},
+    )
+    session_answer = fake.send(broken.prepare())
+    assert session_answer.status_code == 400
+    assert {d["property"] for d in session_answer.json()["details"]} >= {
+        "X-Line-Retry-Key",
+        "messages",
+        "messages[0].text",
+        "messages[0].txt",
+    }
 
 
 def test_429_and_500_are_retried_with_the_same_retry_key(tmp_path: Path) -> None:

@@ -1,9 +1,11 @@
 """Push messages to the province's LINE group through the LINE Messaging API: the only module that talks
 to LINE, over plain HTTPS (one endpoint does not earn a whole SDK).
 
-Never twice: each message has an identity; what was sent is recorded in the state folder, and every
-try of the same message carries the same ``X-Line-Retry-Key`` (derived from the identity), so LINE
-itself drops a duplicate when an answer was lost. The token is sent in a header and never logged.
+Never twice: each message has an identity, and what was sent is recorded in the state folder. That record
+is the real guard. Every try of the same message also carries the same ``X-Line-Retry-Key`` (derived from
+the identity), so LINE itself drops a duplicate when an answer was lost; but LINE keeps a retry key for
+24 hours only ("Retrying a failed API request"), so it covers the retries of one run, not a rerun days
+later. The token is sent in a header and never logged.
 """
 
 from __future__ import annotations
@@ -152,8 +154,10 @@ class LineClient:
         )
         if response.status_code == 200:
             return
-        if response.status_code == 409 and response.headers.get("x-line-accepted-request-id"):
-            return  # an earlier try with this retry key got through: LINE dropped this duplicate
+        if response.status_code == 409:
+            # "The retry key is already accepted": an earlier try with this key got through, and LINE
+            # dropped this one. The OpenAPI document declares no header on 409, so none is required.
+            return
         if response.status_code == 429 or response.status_code >= 500:
             raise _Retryable(response.status_code, response.text)
         detail = _message(response)
@@ -163,7 +167,17 @@ class LineClient:
 
 
 def _message(response: requests.Response) -> str:
+    """LINE's error, with the property and reason of each detail ("messages[0].text: Length must …")."""
     try:
-        return str(response.json().get("message", "")) or response.reason
+        body = response.json()
     except ValueError:
         return response.reason or "no detail"
+    if not isinstance(body, dict):
+        return response.reason or "no detail"
+    details = [
+        f"{d.get('property', '')}: {d.get('message', '')}".strip(": ")
+        for d in body.get("details") or []
+        if isinstance(d, dict)
+    ]
+    message = str(body.get("message", "")) or response.reason or "no detail"
+    return f"{message} ({'; '.join(details)})" if details else message

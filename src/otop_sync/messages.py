@@ -11,11 +11,15 @@ from datetime import datetime
 
 from otop_sync.config import Config
 from otop_sync.grading import DistrictResult, Round, Timeliness
+from otop_sync.lengths import fit
 from otop_sync.outcome import Outcome
 from otop_sync.periods import Month, format_thai_date, to_bangkok
 from otop_sync.tables import grade_text, needs_text
 
-TEXT_LIMIT = 5000  # LINE's limit for one text message
+# LINE's limit for one text message, in UTF-16 code units: an emoji counts 2 (LINE Developers, "Character
+# counting in a text"). The messages start with one and quote what officers typed.
+TEXT_LIMIT = 5000
+MORE = "\n… (ดูรายการทั้งหมดในแท็บ ตรวจสอบข้อมูล)"
 OPEN = (Timeliness.PENDING, Timeliness.NOT_REPORTED)
 
 
@@ -115,7 +119,8 @@ def _problems(outcome: Outcome) -> list[str]:
 
 
 def _fit(text: str) -> str:
-    if len(text) <= TEXT_LIMIT:
+    """The text whole when LINE takes it; else its first whole lines and where to read the rest."""
+    fitted = fit(text, TEXT_LIMIT, lambda kept: MORE)
+    if fitted == text:
         return text
-    cut = text[: TEXT_LIMIT - 40].rsplit("\n", 1)[0]
-    return cut + "\n… (ดูรายการทั้งหมดในแท็บ ตรวจสอบข้อมูล)"
+    return fitted.removesuffix(MORE).rsplit("\n", 1)[0] + MORE
