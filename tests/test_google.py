@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator, Sequence
 from datetime import date, datetime
 from decimal import Decimal
@@ -22,6 +23,7 @@ from otop_sync.sync import Source, sync
 
 from .conftest import CONFIG, bkk
 from .fake_sheets import SCOPE, FakeSheetsAPI, service_account_file
+from .trickle import TrickleServer
 
 KEY = "1AbCdEfGhIjKlMnOpQrStUvWxYz0123456789"
 AS_OF = bkk(2024, 9, 16, 8, 0)
@@ -228,9 +230,53 @@ def test_a_500_on_the_write_leaves_the_previous_results_intact(fake: FakeSheetsA
     run(source(fake, key_file))
     before = {t: fake.spreadsheets[KEY].table(t) for t in OWNED}
     fake.fail("batchUpdate", status=500, times=100)
-    with pytest.raises(SourceError, match=r"kept answering HTTP 500 \(8 tries .*nothing was written"):
+    # A 500 does not say whether Google applied the batch: the message does not claim it did not.
+    with pytest.raises(
+        SourceError,
+        match=r"kept answering HTTP 500 \(8 tries .*\); the outcome of the last write is unknown; "
+        r"the next run rewrites the same cells$",
+    ):
         run(source(fake, key_file))
     assert {t: fake.spreadsheets[KEY].table(t) for t in OWNED} == before
+
+
+def test_a_write_refused_with_429_every_time_says_nothing_was_written(
+    fake: FakeSheetsAPI, key_file: Path
+) -> None:
+    fake.fail("batchUpdate", status=429, times=100)
+    with pytest.raises(SourceError, match=r"HTTP 429 \(8 tries .*\); nothing was written; the next run"):
+        run(source(fake, key_file))
+
+
+def test_after_a_lost_answer_the_failure_does_not_say_nothing_was_written(
+    fake: FakeSheetsAPI, key_file: Path
+) -> None:
+    fake.fail("batchUpdate", status=503, apply_first=True)
+    fake.fail("batchUpdate", status=429, times=100)
+    with pytest.raises(SourceError, match="the outcome of the last write is unknown") as failed:
+        run(source(fake, key_file))
+    assert "nothing was written" not in str(failed.value)
+    assert fake.spreadsheets[KEY].sheet("สรุปผล") is not None  # Google did apply the first try
+
+
+def test_a_server_error_at_the_token_endpoint_says_try_again_not_replace_the_key(
+    fake: FakeSheetsAPI, key_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("time.sleep", lambda _: None)  # google-auth's own retries of the token request
+    fake.fail("token", status=500, times=100)
+    with pytest.raises(SourceError) as failed:
+        run(source(fake, key_file, retry=RetryPolicy(attempts=2)))
+    assert "Google's token endpoint answered HTTP 500" in str(failed.value)
+    assert "try again later; nothing was written" in str(failed.value)
+    assert "key" not in str(failed.value)
+
+
+def test_api_calls_are_counted_as_the_server_sees_them(fake: FakeSheetsAPI, key_file: Path) -> None:
+    fake.fail("batchUpdate", status=503, apply_first=True, times=2)
+    src = source(fake, key_file)
+    run(src)
+    assert fake.kinds() == ["metadata", "values:batchGet", "batchUpdate", *["metadata", "batchUpdate"] * 2]
+    assert src.api_calls == len(fake.kinds()) == 7
 
 
 def test_a_lost_answer_to_the_write_is_retried_without_doubling_anything(
@@ -354,3 +400,44 @@ def test_no_credentials_at_all_is_one_line_naming_the_fix(
         SourceError, match=r"no usable Google credentials \(.*missing\.json.*\): set GOOGLE_APP"
     ):
         load_credentials(None)
+
+
+def test_an_endpoint_that_trickles_ends_the_run_within_timeout_and_retry_budget(tmp_path: Path) -> None:
+    with TrickleServer() as server:
+        info = json.loads(Path(service_account_file(tmp_path)).read_text())
+        info["token_uri"] = server.url + "/token"
+        key = tmp_path / "trickle.json"
+        key.write_text(json.dumps(info))
+        src = GoogleSheetsSource(
+            KEY,
+            credentials=load_credentials(str(key)),
+            endpoint=server.url,
+            timeout_seconds=1,
+            retry=RetryPolicy(deadline_seconds=2),
+        )
+        started = time.monotonic()
+        with pytest.raises(SourceError, match=r"did not answer in full within 1 s a try, nor within the 2 s"):
+            run(src)
+        took = time.monotonic() - started
+    assert took <= (1 + 2) * 1.1
+    assert (
+        src.api_calls == server.connections - 1 >= 2
+    )  # every try reached the server; one more for the token
+
+
+def test_an_answer_that_breaks_off_is_retried_then_one_line(tmp_path: Path) -> None:
+    with TrickleServer(hang_up_after=90) as server:
+        info = json.loads(Path(service_account_file(tmp_path)).read_text())
+        info["token_uri"] = server.url + "/token"
+        key = tmp_path / "broken.json"
+        key.write_text(json.dumps(info))
+        src = GoogleSheetsSource(
+            KEY,
+            credentials=load_credentials(str(key)),
+            endpoint=server.url,
+            retry=RetryPolicy(attempts=3),
+            sleep=Sleeps(),
+        )
+        with pytest.raises(SourceError, match=r"the answer from http://127\.0\.0\.1:\d+ broke off \("):
+            run(src)
+    assert src.api_calls == 3

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import datetime
@@ -25,6 +26,7 @@ from otop_sync.sources.memory import MemorySource
 from .conftest import CONFIG, answer, bkk, run, sheet
 from .fake_line import GROUP, TOKEN, FakeLine
 from .fake_sheets import LoopbackServer
+from .trickle import TrickleServer
 
 NAMES = [d.name for d in CONFIG.province.districts]
 
@@ -306,3 +308,23 @@ def test_a_refused_token_from_the_command_line_is_one_line(
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith("otop-sync: error: LINE refused the channel access token (HTTP 401")
     assert "revokedButWellFormedToken" not in "\n".join(err)
+
+
+def test_a_line_endpoint_that_trickles_ends_within_timeout_and_retry_budget(tmp_path: Path) -> None:
+    with TrickleServer() as server:
+        line = LineClient(
+            token=TOKEN,
+            group_id=GROUP,
+            state_dir=tmp_path,
+            endpoint=server.url,
+            timeout_seconds=1,
+            deadline_seconds=2,
+            clock=lambda: datetime(2024, 9, 13, 9, tzinfo=BANGKOK),
+        )
+        started = time.monotonic()
+        with pytest.raises(LineError, match="did not answer in full within 1 s a try, nor within 2 s"):
+            line.push(MESSAGE)
+        took = time.monotonic() - started
+    assert took <= (1 + 2) * 1.1
+    assert server.connections >= 2
+    assert not (tmp_path / "line-sent.json").exists()

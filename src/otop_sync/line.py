@@ -22,11 +22,13 @@ from pathlib import Path
 from typing import Any
 
 import requests
-from requests.adapters import BaseAdapter, HTTPAdapter
-from tenacity import Retrying, retry_if_exception, stop_after_attempt, stop_after_delay
+from requests.adapters import BaseAdapter
+from requests.exceptions import ChunkedEncodingError
+from tenacity import Retrying, retry_if_exception, stop_after_attempt, stop_before_delay
 from tenacity.wait import wait_random_exponential
 
 from otop_sync.atomic import write_atomically
+from otop_sync.deadline import DeadlineAdapter, DeadlineExceeded, mount
 from otop_sync.errors import ConfigError, OtopSyncError
 from otop_sync.messages import Message
 
@@ -36,6 +38,9 @@ _GROUP_ID = re.compile(r"^[CRU][0-9a-f]{32}$")
 _TOKEN = re.compile(r"^[A-Za-z0-9+/=._-]{20,}$")
 _RETRY_NAMESPACE = uuid.UUID("6f0c8e1e-1f5b-4d1e-9a57-0b1c0ea5a001")
 log = logging.getLogger("otop_sync")
+# After a failure a message is not recorded as sent. A try may have got through all the same (its answer
+# lost); the next run's try carries the same retry key, and LINE drops it if it did, within 24 hours.
+_AGAIN = "not recorded as sent: the next run tries again with the same retry key"
 
 
 class LineError(OtopSyncError):
@@ -107,36 +112,42 @@ class LineClient:
         self._sleep, self._clock = sleep, clock
         self._session = requests.Session()
         self._session.headers["Authorization"] = f"Bearer {token}"
-        wire = transport or HTTPAdapter()
-        self._session.mount("https://", wire)
-        self._session.mount("http://", wire)
+        self._wire = DeadlineAdapter(timeout_seconds, transport)
+        mount(self._session, self._wire)
 
     def push(self, message: Message) -> Delivery:
         if message.identity in self.book.load():
             return Delivery(False, f"already sent ({message.identity})")
         retry_key = str(uuid.uuid5(_RETRY_NAMESPACE, message.identity))
         body = {"to": self.group_id, "messages": [{"type": "text", "text": message.text}]}
+        # No try starts later than deadline_seconds after the first, and none runs past the timeout after
+        # that: a push takes at most timeout + deadline seconds, however LINE answers.
         retrying = Retrying(
-            stop=stop_after_attempt(self.attempts) | stop_after_delay(self.deadline_seconds),
+            stop=stop_after_attempt(self.attempts) | stop_before_delay(self.deadline_seconds),
             wait=wait_random_exponential(multiplier=1, max=30),
             retry=retry_if_exception(
-                lambda exc: isinstance(exc, _Retryable | requests.ConnectionError | requests.Timeout)
+                lambda exc: isinstance(
+                    exc, _Retryable | requests.ConnectionError | requests.Timeout | ChunkedEncodingError
+                )
             ),
             sleep=self._sleep,
             reraise=True,
         )
         try:
-            for attempt in retrying:
-                with attempt:
-                    self._post(body, retry_key)
+            with self._wire.budget.lasting(self.timeout_seconds + self.deadline_seconds):
+                for attempt in retrying:
+                    with attempt:
+                        self._post(body, retry_key)
         except _Retryable as exc:
+            raise LineError(f"LINE kept answering HTTP {exc.status}; {_AGAIN}") from None
+        except DeadlineExceeded:
             raise LineError(
-                f"LINE kept answering HTTP {exc.status}; the message was not sent, the next run will "
-                "try again"
+                f"LINE at {self.endpoint} did not answer in full within {self.timeout_seconds:g} s a try, "
+                f"nor within {self.deadline_seconds:g} s of retries; {_AGAIN}"
             ) from None
-        except (requests.ConnectionError, requests.Timeout) as exc:
+        except requests.RequestException as exc:
             raise LineError(
-                f"cannot reach LINE at {self.endpoint} ({type(exc).__name__}); not sent"
+                f"cannot reach LINE at {self.endpoint} ({type(exc).__name__}); {_AGAIN}"
             ) from None
         try:
             self.book.add(message.identity, self._clock())

@@ -25,12 +25,15 @@ from google.auth.transport.requests import AuthorizedSession, Request
 from google.oauth2 import service_account
 from gspread.exceptions import APIError
 from gspread.http_client import HTTPClient
-from requests.adapters import BaseAdapter, HTTPAdapter
-from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, stop_after_delay
+from requests.adapters import BaseAdapter
+from requests.exceptions import ChunkedEncodingError
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, stop_before_delay
 from tenacity.wait import wait_random_exponential
+from urllib3.exceptions import MaxRetryError, NewConnectionError
 
 from otop_sync.cells import CellValue, Formula
 from otop_sync.config import Form
+from otop_sync.deadline import Budget, DeadlineAdapter, DeadlineExceeded, mount
 from otop_sync.errors import LayoutError, SourceError
 from otop_sync.responses import Tab
 from otop_sync.sync import SheetData, Writes
@@ -60,7 +63,9 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """Truncated exponential backoff with jitter, bounded in tries and in time."""
+    """Truncated exponential backoff with jitter, bounded in tries and in time. No try starts later than
+    `deadline_seconds` after the first, and none runs past the request timeout after that: one operation
+    takes at most the timeout plus `deadline_seconds`, however the server answers."""
 
     attempts: int = 8
     deadline_seconds: float = 180
@@ -90,7 +95,7 @@ def load_credentials(credentials_file: str | None) -> Credentials:
         ) from None
 
 
-class _EndpointAdapter(HTTPAdapter):
+class _EndpointAdapter(BaseAdapter):
     """Sends requests for sheets.googleapis.com to another endpoint (a proxy, a compatible server)."""
 
     def __init__(self, endpoint: str, inner: BaseAdapter) -> None:
@@ -129,23 +134,26 @@ class GoogleSheetsSource:
         self.timeout_seconds = timeout_seconds
         self.retry = retry
         self.timezone = timezone
-        self.api_calls = 0
         self._sleep = sleep
         self._account = getattr(credentials, "service_account_email", None)
-        wire = transport or HTTPAdapter()
+        # One budget for every try of an operation, the token requests made on its way included.
+        self._budget = Budget()
+        self._api = DeadlineAdapter(timeout_seconds, transport, budget=self._budget)
         token_session = requests.Session()
-        token_session.mount("https://", wire)
-        token_session.mount("http://", wire)
+        mount(token_session, DeadlineAdapter(timeout_seconds, transport, budget=self._budget))
         session = AuthorizedSession(
             credentials, auth_request=Request(token_session), refresh_timeout=timeout_seconds
         )
-        routed = _EndpointAdapter(endpoint, wire) if endpoint != DEFAULT_ENDPOINT else wire
-        session.mount("https://", routed)
-        session.mount("http://", routed)
+        mount(session, _EndpointAdapter(endpoint, self._api) if endpoint != DEFAULT_ENDPOINT else self._api)
         self._http = HTTPClient(auth=credentials, session=session)
         self._http.set_timeout(timeout_seconds)  # gspread's default is to wait forever
         self._metadata: Mapping[str, Any] = {}
         self._run_log_rows = 0
+
+    @property
+    def api_calls(self) -> int:
+        """Requests sent to the Sheets API, as its server counts them: every try and re-read included."""
+        return self._api.sent
 
     # Reading ----------------------------------------------------------------------------------------
 
@@ -201,26 +209,30 @@ class GoogleSheetsSource:
     def write(self, writes: Writes) -> None:
         if not self._metadata:
             raise SourceError("write() before read(): the tabs and the run log's length are not known")
-        first = True
+        tries: list[BaseException] = []
 
         def send() -> None:
-            nonlocal first
             # After a failure whose outcome is unknown (a timeout, a 503), look again: the tabs this
             # batch would create may exist by now, and adding them twice would be refused.
-            metadata = self._metadata if first else self._fetch_metadata()
-            first = False
+            metadata = self._fetch_metadata() if tries else self._metadata
             body = batch_update_body(writes, metadata, run_log_rows=self._run_log_rows)
-            self._http.batch_update(self.key, body)
+            try:
+                self._http.batch_update(self.key, body)
+            except Exception as exc:
+                tries.append(exc)
+                raise
 
-        self._call("write the results", send)
+        self._call("write the results", send, maybe_written=lambda: any(map(_outcome_unknown, tries)))
         self._run_log_rows = max(self._run_log_rows, 1) + len(writes.run_log.rows)
 
     # Retrying and explaining ------------------------------------------------------------------------
 
-    def _call(self, what: str, action: Callable[[], T]) -> T:
+    def _call(self, what: str, action: Callable[[], T], *, maybe_written: Callable[[], bool] = bool) -> T:
+        """`action`, retried by the policy; `maybe_written` says, after a failure, whether a try may have
+        changed the spreadsheet although its answer was an error or never came."""
         policy = self.retry
         retrying = Retrying(
-            stop=stop_after_attempt(policy.attempts) | stop_after_delay(policy.deadline_seconds),
+            stop=stop_after_attempt(policy.attempts) | stop_before_delay(policy.deadline_seconds),
             wait=wait_random_exponential(multiplier=policy.first_wait_seconds, max=policy.max_wait_seconds),
             retry=retry_if_exception(_retryable),
             sleep=self._sleep,
@@ -229,13 +241,20 @@ class GoogleSheetsSource:
         )
         started = time.monotonic()
         try:
-            for attempt in retrying:
-                with attempt:
-                    self.api_calls += 1
-                    return action()
+            with self._budget.lasting(self.timeout_seconds + policy.deadline_seconds):
+                for attempt in retrying:
+                    with attempt:
+                        return action()
         except Exception as exc:  # translated below; anything unexpected goes on unchanged
             tries = retrying.statistics.get("attempt_number", 1)
-            raise self._explain(exc, what, tries, time.monotonic() - started) from exc
+            after = (
+                "the outcome of the last write is unknown; the next run rewrites the same cells"
+                if maybe_written()
+                else "nothing was written; the next run will try again"
+            )
+            raise self._explain(
+                exc, what, f"{tries} tries in {time.monotonic() - started:.0f} s", after
+            ) from exc
         raise AssertionError("unreachable: tenacity either returns or raises")  # pragma: no cover
 
     def _log_retry(self, what: str) -> Callable[[RetryCallState], None]:
@@ -253,10 +272,10 @@ class GoogleSheetsSource:
 
         return log_it
 
-    def _explain(self, exc: BaseException, what: str, tries: int, seconds: float) -> Exception:
+    def _explain(self, exc: BaseException, what: str, tries: str, after: str) -> Exception:
+        """One line for the operator: what failed, after how many tries, and what became of the data."""
         if isinstance(exc, SourceError):
             return exc
-        unchanged = "nothing was written; the next run will try again"
         if isinstance(exc, APIError):
             code, message = _status(exc), exc.error.get("message", "")
             if code == 403:
@@ -276,23 +295,39 @@ class GoogleSheetsSource:
                 )
             if _retryable(exc):
                 return SourceError(
-                    f"could not {what}: Google Sheets kept answering HTTP {code} ({tries} tries in "
-                    f"{seconds:.0f} s); {unchanged}"
+                    f"could not {what}: Google Sheets kept answering HTTP {code} ({tries}); {after}"
                 )
-            return SourceError(f"could not {what}: Google Sheets refused the request: HTTP {code} {message}")
+            return SourceError(
+                f"could not {what}: Google Sheets refused the request: HTTP {code} {message}; {after}"
+            )
+        if isinstance(exc, DeadlineExceeded):
+            return SourceError(
+                f"could not {what}: Google Sheets did not answer in full within {self.timeout_seconds:g} s "
+                f"a try, nor within the {self.retry.deadline_seconds:g} s allowed for retries "
+                f"({tries}); {after}"
+            )
         if isinstance(exc, requests.Timeout):
             return SourceError(
                 f"could not {what}: Google Sheets did not answer within {self.timeout_seconds:g} s "
-                f"({tries} tries); {unchanged}"
+                f"({tries}); {after}"
             )
         if isinstance(exc, auth_errors.TransportError):
             return SourceError(
-                f"could not {what}: cannot reach Google's token endpoint to sign in ({tries} tries); "
-                f"{unchanged}"
+                f"could not {what}: cannot reach Google's token endpoint to sign in ({tries}); {after}"
             )
         if isinstance(exc, requests.ConnectionError):
-            return SourceError(f"could not {what}: cannot reach {self.endpoint} ({tries} tries); {unchanged}")
+            return SourceError(f"could not {what}: cannot reach {self.endpoint} ({tries}); {after}")
+        if isinstance(exc, requests.RequestException):
+            return SourceError(
+                f"could not {what}: the answer from {self.endpoint} broke off ({type(exc).__name__}, "
+                f"{tries}); {after}"
+            )
         if isinstance(exc, auth_errors.RefreshError):
+            if getattr(exc, "retryable", False):
+                return SourceError(
+                    f"could not {what}: Google's token endpoint answered {_token_status(exc)} ({tries}): "
+                    f"try again later; {after}"
+                )
             return SourceError(
                 f"could not {what}: Google's token endpoint refused the service account's key "
                 f"({_short(exc)}): check or replace the key file"
@@ -310,7 +345,31 @@ def _retryable(exc: BaseException) -> bool:
         return code == 429 or code >= 500
     if isinstance(exc, auth_errors.RefreshError):
         return bool(getattr(exc, "retryable", False))
-    return isinstance(exc, requests.ConnectionError | requests.Timeout | auth_errors.TransportError)
+    # A broken-off answer (ChunkedEncodingError) is a network fault like a dropped connection.
+    return isinstance(
+        exc,
+        requests.ConnectionError | requests.Timeout | ChunkedEncodingError | auth_errors.TransportError,
+    )
+
+
+def _outcome_unknown(exc: BaseException) -> bool:
+    """Whether a failed write may have been applied all the same: its answer was a server error, or was
+    lost. A refusal (4xx, 429) was not applied, nor was a request that never reached the server."""
+    if isinstance(exc, APIError):
+        return _status(exc) >= 500
+    if isinstance(exc, requests.ConnectTimeout):
+        return False
+    if isinstance(exc, requests.ConnectionError) and exc.args and isinstance(exc.args[0], MaxRetryError):
+        return not isinstance(exc.args[0].reason, NewConnectionError)
+    return isinstance(exc, requests.RequestException)
+
+
+def _token_status(exc: auth_errors.RefreshError) -> str:
+    """The HTTP status of a failed token request, where google-auth kept the answer's body."""
+    body = exc.args[1] if len(exc.args) > 1 else None
+    error = body.get("error") if isinstance(body, dict) else None
+    code = error.get("code") if isinstance(error, dict) else None
+    return f"HTTP {code}" if isinstance(code, int) else "with a server error"
 
 
 def _short(error: BaseException | None) -> str:
