@@ -29,8 +29,9 @@ from otop_sync.demo import BASE_HEADER, BASE_YEAR_TAB, RESPONSE_HEADER, RESPONSE
 from otop_sync.periods import BANGKOK
 from otop_sync.responses import Tab
 from otop_sync.settings import load_config, shipped_dir
+from otop_sync.sources.contract import SheetData
 from otop_sync.sources.google import GoogleSheetsSource, load_credentials
-from otop_sync.sync import SheetData, decide, sync
+from otop_sync.sync import decide, sync
 from tests.fake_sheets import FakeSheetsAPI, service_account_file
 
 LATENCY = 0.150

@@ -155,9 +155,12 @@ def test_json_is_the_object_of_the_spec(workbook: Path, capsys: pytest.CaptureFi
     phon_phisai = next(d for d in result["districts"] if d["code"] == "4305")
     assert phon_phisai["rounds"][1]["timeliness"] == "late"
     assert phon_phisai["rounds"][1]["days_late"] == 3
-    assert {"row": 21, "district": "สังคม", "reasons": ["ยอดจำหน่ายไม่ใช่ตัวเลข (“ห้าหมื่นบาท”)"]} in result[
-        "rejected"
-    ]
+    assert {
+        "tab": "การตอบกลับแบบฟอร์ม 1",
+        "row": 21,
+        "district": "สังคม",
+        "reasons": ["ยอดจำหน่ายไม่ใช่ตัวเลข (“ห้าหมื่นบาท”)"],
+    } in result["rejected"]
 
 
 def test_quarter_option_summarises_another_quarter(

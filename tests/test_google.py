@@ -17,9 +17,10 @@ from otop_sync.demo import BASE_HEADER, BASE_YEAR_TAB, RESPONSE_HEADER, RESPONSE
 from otop_sync.errors import LayoutError, SourceError
 from otop_sync.outcome import Outcome
 from otop_sync.periods import BANGKOK
+from otop_sync.sources.contract import Source
 from otop_sync.sources.google import PROTECTION_NOTE, GoogleSheetsSource, RetryPolicy, load_credentials
 from otop_sync.sources.workbook import WorkbookSource, write_new_workbook
-from otop_sync.sync import Source, sync
+from otop_sync.sync import sync
 
 from .conftest import CONFIG, bkk
 from .fake_sheets import SCOPE, FakeSheetsAPI, service_account_file

@@ -81,7 +81,7 @@ def test_the_announcement_after_the_last_round_of_a_quarter() -> None:
     assert "ยังไม่รายงาน: สระใคร, เฝ้าไร่" in text
     assert "ระดับรายอำเภอ: เมืองหนองคาย A, ท่าบ่อ B" in text
     assert "- ศรีเชียงใหม่: ระดับ C: ลงทะเบียนผลิตภัณฑ์เพิ่มอีก 1 ผลิตภัณฑ์" in text  # the lowest, D
-    assert "- อำเภอสังคม: แถวที่ 21 ยอดจำหน่ายไม่ใช่ตัวเลข (“ห้าหมื่นบาท”)" in text
+    assert "- อำเภอสังคม: แถวที่ 21 แท็บ การตอบกลับแบบฟอร์ม 1 ยอดจำหน่ายไม่ใช่ตัวเลข (“ห้าหมื่นบาท”)" in text
     assert text.endswith("ดูรายละเอียด: https://docs.google.com/x")
     assert utf16_length(text) < TEXT_LIMIT
 

@@ -41,8 +41,8 @@ def test_cells_keep_their_types_and_formulas_are_marked(tmp_path: Path) -> None:
         ],
     )
     data = WorkbookSource(path).read(CONFIG.form)
-    assert data.responses.title == "Form Responses 1"
-    assert data.responses.rows[1] == (datetime(2024, 8, 1, 9), "ท่าบ่อ", "ส.ค. 2567", 2, Formula("=1+1"))
+    assert [tab.title for tab in data.responses] == ["Form Responses 1"]
+    assert data.responses[0].rows[1] == (datetime(2024, 8, 1, 9), "ท่าบ่อ", "ส.ค. 2567", 2, Formula("=1+1"))
     assert data.previous_quarterly is None
 
 
@@ -122,7 +122,7 @@ def test_control_characters_in_user_text_do_not_corrupt_the_file(tmp_path: Path)
 
 
 def test_a_write_without_a_read_is_refused_rather_than_losing_the_run_log(tmp_path: Path) -> None:
-    from otop_sync.sync import Writes
+    from otop_sync.sources.contract import Writes
 
     path = tmp_path / "w.xlsx"
     assert main(["demo", str(path)]) == 0

@@ -129,18 +129,24 @@ def _problems(outcome: Outcome) -> list[dict[str, Any]]:
     groups: dict[str, list[dict[str, Any]]] = {}
     for rejection in outcome.rejections:
         groups.setdefault(rejection.district_as_written or "(ไม่ระบุ)", []).append(
-            {"row": rejection.row, "kind": "ไม่นำมาใช้", "reason": "; ".join(rejection.reasons)}
+            {
+                "tab": rejection.tab,
+                "row": rejection.row,
+                "kind": "ไม่นำมาใช้",
+                "reason": "; ".join(rejection.reasons),
+            }
         )
     for flag in outcome.flags:
         groups.setdefault(flag.district.name, []).append(
-            {"row": flag.row, "kind": "โปรดตรวจสอบ", "reason": flag.reason}
+            {"tab": flag.tab, "row": flag.row, "kind": "โปรดตรวจสอบ", "reason": flag.reason}
         )
     for problem in outcome.base_problems:
         groups.setdefault(problem.district_as_written or "(ไม่ระบุ)", []).append(
-            {"row": problem.row, "kind": "ยอดปีฐาน", "reason": "; ".join(problem.reasons)}
+            {"tab": problem.tab, "row": problem.row, "kind": "ยอดปีฐาน", "reason": "; ".join(problem.reasons)}
         )
     return [
-        {"district": d, "entries": sorted(rows, key=lambda i: i["row"])} for d, rows in sorted(groups.items())
+        {"district": d, "entries": sorted(rows, key=lambda i: (i["tab"], i["row"]))}
+        for d, rows in sorted(groups.items())
     ]
 
 

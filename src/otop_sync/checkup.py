@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from otop_sync.config import BASE_FIELDS, REQUIRED_FIELDS, Form
 from otop_sync.responses import find_columns
-from otop_sync.sync import Source
+from otop_sync.sources.contract import Source
 
 
 @dataclass(frozen=True)
@@ -18,11 +18,11 @@ class Findings:
 def check_source(source: Source, form: Form) -> Findings:
     """Access and tabs are checked by reading (a failure raises with the fix); then the question titles."""
     data = source.read(form)
-    responses, base = data.responses.title, data.base_year.title
-    lines = [f"spreadsheet: readable; responses in tab {responses!r}, base year in {base!r}"]
+    responses = ", ".join(repr(tab.title) for tab in data.responses)
+    lines = [f"spreadsheet: readable; responses in tab {responses}, base year in {data.base_year.title!r}"]
     ok = True
     for tab, titles, required, section in (
-        (data.responses, form.columns, REQUIRED_FIELDS, "columns"),
+        *((tab, form.columns, REQUIRED_FIELDS, "columns") for tab in data.responses),
         (data.base_year, form.base_year_columns, BASE_FIELDS, "base_year_columns"),
     ):
         found = find_columns(tab, titles)
@@ -37,7 +37,7 @@ def check_source(source: Source, form: Form) -> Findings:
                 )
             else:
                 lines.append(f"  {tab.title!r}: no column {candidates[0]!r} (optional: left empty)")
-    rows = max(len(data.responses.rows) - 1, 0)
+    rows = sum(max(len(tab.rows) - 1, 0) for tab in data.responses)
     lines.append(f"responses: {rows} row(s) under the header")
     lines.append("owned tabs: " + ", ".join(form.tabs.owned) + " (created or replaced by `otop-sync run`)")
     return Findings(tuple(lines), ok)

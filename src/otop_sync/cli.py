@@ -32,9 +32,10 @@ from otop_sync.settings import (
     sheets_endpoint,
     shipped_dir,
 )
+from otop_sync.sources.contract import Source
 from otop_sync.sources.memory import MemorySource
 from otop_sync.sources.workbook import WorkbookSource, write_new_workbook
-from otop_sync.sync import Source, sync
+from otop_sync.sync import sync
 from otop_sync.tables import grade_text, needs_text, rounded
 
 if TYPE_CHECKING:
@@ -236,9 +237,7 @@ def _run(args: argparse.Namespace) -> int:
                 # The tabs are written; the previous brief stays where it was. Report, then fail.
                 brief_error, brief = exc, {"error": str(exc)}
     if not args.dry_run:
-        line = summary_line(
-            outcome, seconds=time.monotonic() - started, api_calls=getattr(plan.source, "api_calls", None)
-        )
+        line = summary_line(outcome, seconds=time.monotonic() - started, api_calls=plan.source.api_calls)
         log.info("run: ok: %s", line)
         RunBook(Path(config.service.state_dir)).record(RunRecord("manual", datetime.now(BANGKOK), True, line))
     if args.json:

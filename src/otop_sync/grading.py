@@ -86,6 +86,7 @@ class DistrictResult:
 class Flag:
     """A readable row that is used, but that a coordinator should look at."""
 
+    tab: str
     row: int
     district: District
     reason: str
@@ -114,9 +115,9 @@ def select_reports(reports: Iterable[Report]) -> Selection:
     return Selection({key: tuple(rows) for key, rows in grouped.items()})
 
 
-def _recency(report: Report) -> tuple[Month, datetime, int]:
+def _recency(report: Report) -> tuple[Month, datetime, str, int]:
     # A later month wins; for the same month a resubmission corrects the earlier one.
-    return (report.month, report.submitted, report.row)
+    return (report.month, report.submitted, report.tab, report.row)
 
 
 def grade_district(
@@ -280,8 +281,8 @@ def flag_reports(
                 f"อัตราเพิ่ม {result.growth_pct:+.2f}% เกิน ±{checks.suspicious_growth_pct}% "
                 "โปรดตรวจสอบยอดจำหน่ายหรือยอดปีฐาน"
             )
-            flags.append(Flag(result.report.row, result.district, reason))
-    return tuple(sorted(flags, key=lambda f: (f.row, f.reason)))
+            flags.append(Flag(result.report.tab, result.report.row, result.district, reason))
+    return tuple(sorted(flags, key=lambda f: (f.tab, f.row, f.reason)))
 
 
 def _falling_figures(rows: Sequence[Report]) -> list[Flag]:
@@ -294,6 +295,7 @@ def _falling_figures(rows: Sequence[Report]) -> list[Flag]:
         if later.new_products < earlier.new_products:
             flags.append(
                 Flag(
+                    later.tab,
                     later.row,
                     later.district,
                     f"จำนวนผลิตภัณฑ์สะสมลดลงจาก {earlier.month.label} "
@@ -303,6 +305,7 @@ def _falling_figures(rows: Sequence[Report]) -> list[Flag]:
         if later.sales < earlier.sales:
             flags.append(
                 Flag(
+                    later.tab,
                     later.row,
                     later.district,
                     f"ยอดจำหน่ายสะสมลดลงจาก {earlier.month.label} "
@@ -318,6 +321,7 @@ def _is_stale(report: Report, checks: Checks) -> bool:
 
 def _stale(report: Report, months: int) -> Flag:
     return Flag(
+        report.tab,
         report.row,
         report.district,
         f"รายงานของ {report.month.label} ส่งเมื่อ {format_be_datetime(report.submitted)} "

@@ -111,11 +111,11 @@ def _lowest(results: tuple[DistrictResult, ...]) -> list[DistrictResult]:
 
 
 def _problems(outcome: Outcome) -> list[str]:
-    rejected = [
-        (r.row, f"อำเภอ{r.district_as_written or '(ไม่ระบุ)'}: แถวที่ {r.row} {'; '.join(r.reasons)}")
+    # Already in tab and row order; the tab is named, since a relinked form answers in more than one.
+    return [
+        f"อำเภอ{r.district_as_written or '(ไม่ระบุ)'}: แถวที่ {r.row} แท็บ {r.tab} {'; '.join(r.reasons)}"
         for r in outcome.rejections
     ]
-    return [text for _, text in sorted(rejected)]
 
 
 def _fit(text: str) -> str:

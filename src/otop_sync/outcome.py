@@ -66,6 +66,7 @@ def district_json(result: DistrictResult) -> dict[str, Any]:
         "products_grade": result.products_level.value if result.products_level else None,
         "sales_grade": result.growth_level.value if result.growth_level else None,
         "latest_month": report.month.iso if report else None,
+        "tab": report.tab if report else None,
         "row": report.row if report else None,
         "new_products": report.new_products if report else None,
         "sales": _number(report.sales) if report else None,
@@ -96,6 +97,7 @@ def district_json(result: DistrictResult) -> dict[str, Any]:
 
 def _rejection_json(rejection: Rejection) -> dict[str, Any]:
     return {
+        "tab": rejection.tab,
         "row": rejection.row,
         "district": rejection.district_as_written,
         "reasons": list(rejection.reasons),
@@ -119,7 +121,10 @@ def as_json(outcome: Outcome) -> dict[str, Any]:
         },
         "districts": [district_json(r) for r in outcome.districts],
         "rejected": [_rejection_json(r) for r in outcome.rejections],
-        "flagged": [{"row": f.row, "district": f.district.name, "reason": f.reason} for f in outcome.flags],
+        "flagged": [
+            {"tab": f.tab, "row": f.row, "district": f.district.name, "reason": f.reason}
+            for f in outcome.flags
+        ],
         "base_year_problems": [_rejection_json(r) for r in outcome.base_problems],
         "grade_changes": [
             {"code": c.code, "name": c.name, "quarter": c.quarter, "before": c.before, "after": c.after}

@@ -5,6 +5,7 @@ Pure: the tabs arrive as cell values (see ``sources``), "now" is passed in.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,7 +24,7 @@ from otop_sync.cells import (
     read_period,
     read_timestamp,
 )
-from otop_sync.config import BASE_FIELDS, REQUIRED_FIELDS, District, Form
+from otop_sync.config import BASE_FIELDS, FIELDS, REQUIRED_FIELDS, District, Form
 from otop_sync.errors import LayoutError
 from otop_sync.periods import Month, Quarter
 
@@ -40,8 +41,9 @@ class Tab:
 
 @dataclass(frozen=True)
 class Report:
-    """A valid response row."""
+    """A valid response row, named by its tab and sheet row."""
 
+    tab: str
     row: int
     submitted: datetime
     district: District
@@ -59,8 +61,9 @@ class Report:
 
 @dataclass(frozen=True)
 class Rejection:
-    """A row left out, with its sheet row number and every reason, in Thai."""
+    """A row left out, with its tab, its sheet row number and every reason, in Thai."""
 
+    tab: str
     row: int
     district_as_written: str
     reasons: tuple[str, ...]
@@ -70,6 +73,7 @@ class Rejection:
 class Responses:
     reports: tuple[Report, ...]
     rejections: tuple[Rejection, ...]
+    copies: int = 0  # rows of an older responses tab that a relinked form copied into a newer one
 
 
 @dataclass(frozen=True)
@@ -110,29 +114,68 @@ def _cell(row: Sequence[CellValue], index: int | None) -> CellValue:
     return row[index] if index is not None and index < len(row) else None
 
 
-def read_responses(tab: Tab, *, form: Form, districts: DistrictNames, as_of: datetime) -> Responses:
+def read_responses(
+    tabs: Sequence[Tab], *, form: Form, districts: DistrictNames, as_of: datetime
+) -> Responses:
     """Every non-empty row submitted by `as_of`, as a Report or a Rejection (never dropped silently).
 
-    A row whose timestamp cannot be read counts as read, and is rejected.
+    `tabs` are the responses tabs, oldest link of the form first. A relinked form copies every earlier
+    answer into its new tab: a row of an older tab equal to a row of a newer one is such a copy, read and
+    counted as superseded, never graded or listed. A row whose timestamp cannot be read counts as read,
+    and is rejected.
     """
-    columns = locate_columns(tab, form.columns, REQUIRED_FIELDS)
     reports: list[Report] = []
     rejections: list[Rejection] = []
-    for number, row in enumerate(tab.rows[HEADER_ROW:], start=HEADER_ROW + 1):
-        if all(is_blank(value) for value in row):
-            continue
-        submitted = read_timestamp(_cell(row, columns["timestamp"]))
-        if isinstance(submitted, datetime) and submitted > as_of:
-            continue
-        outcome = _read_row(number, row, columns, submitted, districts, as_of)
-        if isinstance(outcome, Report):
-            reports.append(outcome)
-        else:
-            rejections.append(outcome)
-    return Responses(tuple(reports), tuple(rejections))
+    copies = 0
+    newer: set[tuple[CellValue, ...]] = set()
+    for tab in reversed(tabs):
+        columns = locate_columns(tab, form.columns, REQUIRED_FIELDS)
+        answers: set[tuple[CellValue, ...]] = set()
+        for number, row in enumerate(tab.rows[HEADER_ROW:], start=HEADER_ROW + 1):
+            if all(is_blank(value) for value in row):
+                continue
+            submitted = read_timestamp(_cell(row, columns["timestamp"]))
+            if isinstance(submitted, datetime) and submitted > as_of:
+                continue
+            answer = _answer(row, columns)
+            answers.add(answer)
+            if answer in newer:
+                copies += 1
+                continue
+            outcome = _read_row(tab.title, number, row, columns, submitted, districts, as_of)
+            if isinstance(outcome, Report):
+                reports.append(outcome)
+            else:
+                rejections.append(outcome)
+        newer |= answers
+    order = {tab.title: i for i, tab in enumerate(tabs)}
+    return Responses(
+        tuple(sorted(reports, key=lambda r: (order[r.tab], r.row))),
+        tuple(sorted(rejections, key=lambda r: (order[r.tab], r.row))),
+        copies,
+    )
+
+
+def _answer(row: Sequence[CellValue], columns: Mapping[str, int]) -> tuple[CellValue, ...]:
+    """A row's timestamp and answers, by question (a newer tab may order its columns otherwise)."""
+    return tuple(_comparable(_cell(row, columns.get(field))) for field in FIELDS)
+
+
+def _comparable(value: CellValue) -> CellValue:
+    """A cell as a key: equal answers equal, and every value hashable (a NaN is kept as its text)."""
+    if isinstance(value, str):
+        return value.strip() or None
+    if (isinstance(value, Decimal) and not value.is_finite()) or (
+        isinstance(value, float) and not math.isfinite(value)
+    ):
+        return str(value)
+    if isinstance(value, float) and value.is_integer():
+        return int(value)  # the same answer, read back as 5.0 from one tab and 5 from another
+    return value
 
 
 def _read_row(
+    tab: str,
     number: int,
     row: Sequence[CellValue],
     columns: Mapping[str, int],
@@ -149,7 +192,7 @@ def _read_row(
     if isinstance(month, Month):
         problems.extend(_month_problems(month, submitted, as_of))
     if problems:
-        return Rejection(number, clean_text(display(district_cell)), tuple(p.reason for p in problems))
+        return Rejection(tab, number, clean_text(display(district_cell)), tuple(p.reason for p in problems))
     # No problem means every reader returned a value; the asserts only tell the type checker.
     assert isinstance(submitted, datetime)
     assert isinstance(district, District)
@@ -157,6 +200,7 @@ def _read_row(
     assert isinstance(products, int)
     assert isinstance(sales, Decimal)
     return Report(
+        tab=tab,
         row=number,
         submitted=submitted,
         district=district,
@@ -207,5 +251,5 @@ def read_base_year(tab: Tab, *, form: Form, districts: DistrictNames) -> BaseYea
                 else:
                     quarterly[(district.code, period)] = sales
         if reasons:
-            problems.append(Rejection(number, clean_text(display(district_cell)), tuple(reasons)))
+            problems.append(Rejection(tab.title, number, clean_text(display(district_cell)), tuple(reasons)))
     return BaseYear(monthly, quarterly, tuple(problems))

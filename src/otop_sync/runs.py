@@ -65,11 +65,11 @@ class RunBook:
         write_atomically(self.path, json.dumps(payload, ensure_ascii=False, indent=2).encode())
 
 
-def summary_line(outcome: Outcome, *, seconds: float, api_calls: int | None) -> str:
+def summary_line(outcome: Outcome, *, seconds: float, api_calls: int) -> str:
     """The one line an operator reads per run."""
     rows = outcome.rows
     changes = ", ".join(f"{c.code} {c.quarter.split()[-1]} {c.before}->{c.after}" for c in outcome.changes)
-    calls = f", {api_calls} API calls" if api_calls is not None else ""
+    calls = f", {api_calls} API calls" if api_calls else ""  # none for a local workbook
     return (
         f"{outcome.quarter.code}: rows read {rows.read}, used {rows.used}, superseded {rows.superseded}, "
         f"rejected {rows.rejected}; grades changed: {changes or 'none'}; {seconds:.1f} s{calls}"

@@ -28,7 +28,8 @@ from otop_sync.outcome import Outcome
 from otop_sync.periods import format_be_datetime
 from otop_sync.runlock import LOCK_FILE, run_lock
 from otop_sync.runs import RunBook, RunRecord, summary_line
-from otop_sync.sync import Source, sync
+from otop_sync.sources.contract import Source
+from otop_sync.sync import sync
 
 STARTED = "_scheduler"
 log = logging.getLogger("otop_sync")
@@ -169,9 +170,7 @@ class Runner:
             )
             if job.brief and self.render_brief is not None:
                 self.render_brief(outcome, self.config)
-        return summary_line(
-            outcome, seconds=time.monotonic() - started, api_calls=getattr(source, "api_calls", None)
-        )
+        return summary_line(outcome, seconds=time.monotonic() - started, api_calls=source.api_calls)
 
     def _not_stopping(self) -> None:
         if self.stop.is_set():

@@ -8,16 +8,16 @@ cell values is a source: a local workbook, Google Sheets, or memory in tests.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
-from typing import Protocol
 
 from otop_sync.cells import DistrictNames, display
-from otop_sync.config import Config, Form
+from otop_sync.config import Config
 from otop_sync.grading import flag_reports, grade_district, select_reports
 from otop_sync.outcome import GradeChange, Outcome, RowCounts
 from otop_sync.periods import Month, Quarter
 from otop_sync.responses import Tab, read_base_year, read_responses
+from otop_sync.sources.contract import SheetData, Source, Writes
 from otop_sync.tables import (
     GRADE_COLUMN,
     RESULT_COLUMNS,
@@ -30,33 +30,6 @@ from otop_sync.tables import (
     results_table,
     run_log_row,
 )
-
-
-@dataclass(frozen=True)
-class SheetData:
-    """What a source hands over: the two input tabs, and the previous per-quarter results if any."""
-
-    responses: Tab
-    base_year: Tab
-    previous_quarterly: Tab | None = None
-
-
-@dataclass(frozen=True)
-class Writes:
-    """The owned tabs to replace whole, and the row to append to the run log."""
-
-    tables: tuple[Table, ...]
-    run_log: Table  # its rows are appended; the tab is created with the header when missing
-
-
-class Source(Protocol):
-    def read(self, form: Form) -> SheetData:
-        """The input tabs (LayoutError when one is missing) and the previous results tab, if any."""
-        ...
-
-    def write(self, writes: Writes) -> None:
-        """Replace each owned tab whole and append to the run log; never touch any other tab."""
-        ...
 
 
 def sync(
@@ -126,7 +99,8 @@ def decide(
         computed_at=computed_at,
         regrade=regrade,
         dry_run=dry_run,
-        rows=RowCounts(selection.used, selection.superseded, len(responses.rejections)),
+        # A relinked form's copies are read, and superseded by the rows they copy.
+        rows=RowCounts(selection.used, selection.superseded + responses.copies, len(responses.rejections)),
         districts=tuple(r for r in results if r.quarter == current),
         # "ผลรายไตรมาส" holds the quarters found in the responses; the one asked for may have none yet.
         every_quarter=tuple(r for r in results if r.quarter in found),
@@ -144,7 +118,7 @@ def decide(
         tables=(
             summary,
             Table(tabs.quarterly, RESULT_COLUMNS, tuple(quarterly.values()), frozen_columns=2),
-            problems_table(tabs.problems, outcome, tabs, data.responses.title),
+            problems_table(tabs.problems, outcome, [*(t.title for t in data.responses), tabs.base_year]),
         ),
         run_log=Table(tabs.run_log, RUN_LOG_COLUMNS, (run_log_row(outcome),)),
     )

@@ -13,7 +13,6 @@ from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 
 from otop_sync.cells import CellValue, display
-from otop_sync.config import Tabs
 from otop_sync.grading import DistrictResult, Flag, NextGrade, Round, Status, Timeliness
 from otop_sync.lengths import fit
 from otop_sync.outcome import Outcome
@@ -176,7 +175,8 @@ def needs_text(result: DistrictResult) -> str:
 def _remarks(result: DistrictResult, flags: Sequence[Flag]) -> str:
     parts = list(result.notes)
     if result.report is not None:
-        parts.extend(f"ข้อสังเกต: {f.reason}" for f in flags if f.row == result.report.row)
+        row = (result.report.tab, result.report.row)
+        parts.extend(f"ข้อสังเกต: {f.reason}" for f in flags if (f.tab, f.row) == row)
         if result.report.remarks:
             parts.append(f"หมายเหตุจากอำเภอ: {result.report.remarks}")
     return "; ".join(parts)
@@ -209,23 +209,30 @@ def results_table(title: str, results: Iterable[DistrictResult], outcome: Outcom
     return Table(title, RESULT_COLUMNS, rows, frozen_columns=2)
 
 
-def problems_table(title: str, outcome: Outcome, tabs: Tabs, responses_title: str) -> Table:
-    entries: list[tuple[str, int, Row]] = []
-    for source, rejections in (
-        (responses_title, outcome.rejections),
-        (tabs.base_year, outcome.base_problems),
-    ):
-        entries.extend((source, r.row, _problem_row(r, source)) for r in rejections)
+def problems_table(title: str, outcome: Outcome, tab_order: Sequence[str]) -> Table:
+    """Every rejected or flagged row, by tab (in `tab_order`: the responses tabs, then the base year)
+    and row."""
+    rank = {tab: i for i, tab in enumerate(tab_order)}
+    entries = [
+        (rank.get(r.tab, len(rank)), r.row, _problem_row(r))
+        for r in (*outcome.rejections, *outcome.base_problems)
+    ]
     entries.extend(
-        (responses_title, f.row, (f.row, responses_title, f.district.name, FLAGGED, f.reason))
+        (rank.get(f.tab, len(rank)), f.row, (f.row, f.tab, f.district.name, FLAGGED, f.reason))
         for f in outcome.flags
     )
-    entries.sort(key=lambda e: (e[0] != responses_title, e[1]))
+    entries.sort(key=lambda entry: entry[:2])
     return Table(title, PROBLEM_COLUMNS, tuple(row for _, _, row in entries))
 
 
-def _problem_row(rejection: Rejection, source: str) -> Row:
-    return (rejection.row, source, rejection.district_as_written, REJECTED, "; ".join(rejection.reasons))
+def _problem_row(rejection: Rejection) -> Row:
+    return (
+        rejection.row,
+        rejection.tab,
+        rejection.district_as_written,
+        REJECTED,
+        "; ".join(rejection.reasons),
+    )
 
 
 def run_log_row(outcome: Outcome) -> Row:

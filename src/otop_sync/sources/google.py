@@ -36,7 +36,7 @@ from otop_sync.config import Form
 from otop_sync.deadline import Budget, DeadlineAdapter, DeadlineExceeded, mount
 from otop_sync.errors import LayoutError, SourceError
 from otop_sync.responses import Tab
-from otop_sync.sync import SheetData, Writes
+from otop_sync.sources.contract import SheetData, Writes, responses_tabs
 from otop_sync.tables import (
     GRADE_COLOURS,
     HEADER_COLOUR,
@@ -161,12 +161,12 @@ class GoogleSheetsSource:
         tabs = form.tabs
         metadata = self._call("read the list of tabs", self._fetch_metadata)
         present = _sheets_by_title(metadata)
-        responses = next((t for t in tabs.responses if t in present), None)
-        if responses is None:
+        responses = responses_tabs(present, tabs.responses)
+        if not responses:
             raise LayoutError(self._missing_tab(tabs.responses[0], "the form's responses", present))
         if tabs.base_year not in present:
             raise LayoutError(self._missing_tab(tabs.base_year, "the base-year sales", present))
-        wanted = [responses, tabs.base_year, *(t for t in (tabs.quarterly, tabs.run_log) if t in present)]
+        wanted = [*responses, tabs.base_year, *(t for t in (tabs.quarterly, tabs.run_log) if t in present)]
         params = {
             # FORMULA: values come back unformatted, except that a formula comes back as its text, so a
             # formula typed into the responses is seen (and refused) rather than taken for a figure.
@@ -184,7 +184,7 @@ class GoogleSheetsSource:
         self._metadata = metadata
         self._run_log_rows = len(read[tabs.run_log].rows) if tabs.run_log in read else 0
         return SheetData(
-            responses=read[responses],
+            responses=tuple(read[title] for title in responses),
             base_year=read[tabs.base_year],
             previous_quarterly=read.get(tabs.quarterly),
         )

@@ -8,7 +8,7 @@ from otop_sync.cells import CellValue
 from otop_sync.config import Form
 from otop_sync.errors import LayoutError
 from otop_sync.responses import Tab
-from otop_sync.sync import SheetData, Writes
+from otop_sync.sources.contract import SheetData, Writes, responses_tabs
 
 
 class MemorySource:
@@ -17,13 +17,14 @@ class MemorySource:
     def __init__(self, tabs: Mapping[str, Sequence[Sequence[CellValue]]]) -> None:
         self.tabs: dict[str, list[list[CellValue]]] = {t: [list(r) for r in rows] for t, rows in tabs.items()}
         self.writes = 0
+        self.api_calls = 0
 
     def read(self, form: Form) -> SheetData:
-        responses = next((t for t in form.tabs.responses if t in self.tabs), None)
-        if responses is None:
+        responses = responses_tabs(self.tabs, form.tabs.responses)
+        if not responses:
             raise LayoutError(f"no tab named {form.tabs.responses[0]!r} (the form's responses)")
         return SheetData(
-            responses=self._tab(responses),
+            responses=tuple(map(self._tab, responses)),
             base_year=self._required(form.tabs.base_year, "the base-year sales"),
             previous_quarterly=self._tab(form.tabs.quarterly) if form.tabs.quarterly in self.tabs else None,
         )

@@ -24,8 +24,8 @@ from otop_sync.cells import CellValue, Formula
 from otop_sync.config import Form
 from otop_sync.errors import LayoutError, SourceError
 from otop_sync.responses import Tab
+from otop_sync.sources.contract import SheetData, Writes, responses_tabs
 from otop_sync.sources.xlsx_package import PackageError, replace_sheets
-from otop_sync.sync import SheetData, Writes
 from otop_sync.tables import Table, as_cell
 
 
@@ -35,6 +35,8 @@ def owner_files(path: Path) -> tuple[Path, Path]:
 
 
 class WorkbookSource:
+    api_calls = 0  # a local file
+
     def __init__(self, path: Path) -> None:
         self.path = path
         self._run_log: tuple[tuple[CellValue, ...], ...] | None = None  # known once read
@@ -43,15 +45,15 @@ class WorkbookSource:
         tabs = form.tabs
         book = self._open()
         try:
-            responses = next((t for t in tabs.responses if t in book.sheetnames), None)
-            if responses is None:
+            responses = responses_tabs(book.sheetnames, tabs.responses)
+            if not responses:
                 raise LayoutError(f"{self.path}: no tab named {tabs.responses[0]!r} (the form's responses)")
             if tabs.base_year not in book.sheetnames:
                 raise LayoutError(f"{self.path}: no tab named {tabs.base_year!r} (the base-year sales)")
             present = set(book.sheetnames)
             self._run_log = _tab(book, tabs.run_log).rows[1:] if tabs.run_log in present else ()
             return SheetData(
-                responses=_tab(book, responses),
+                responses=tuple(_tab(book, title) for title in responses),
                 base_year=_tab(book, tabs.base_year),
                 previous_quarterly=_tab(book, tabs.quarterly) if tabs.quarterly in present else None,
             )
