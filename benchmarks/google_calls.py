@@ -1,11 +1,12 @@
-"""API calls and time of a full sync on Google Sheets, against a naive per-row gspread write.
+"""API calls, bytes and time of a full sync on Google Sheets, against a naive per-row gspread write.
 
     pip install ".[test]" && python benchmarks/google_calls.py
 
 Both run the real gspread and google-auth code against the fake Sheets API of the test suite (no
 network), which adds a simulated 150 ms to every request (counted, not slept). otop_sync reads the
 tabs and writes the owned ones in one batch; the naive writer updates the same owned tabs one row per
-request with ``Worksheet.update``, as a first gspread script would.
+request with ``Worksheet.update``, as a first gspread script would. The bytes are those of the write
+requests' bodies, as sent: Google recommends at most 2 MB a request.
 """
 
 from __future__ import annotations
@@ -68,12 +69,55 @@ def fake_for(config: Config) -> FakeSheetsAPI:
     return api
 
 
-def with_otop_sync(config: Config, key_file: Path) -> tuple[int, float]:
-    api = fake_for(config)
+THAI_MONTHS = (
+    "ต.ค.",
+    "พ.ย.",
+    "ธ.ค.",
+    "ม.ค.",
+    "ก.พ.",
+    "มี.ค.",
+    "เม.ย.",
+    "พ.ค.",
+    "มิ.ย.",
+    "ก.ค.",
+    "ส.ค.",
+    "ก.ย.",
+)
+
+
+def years_of_history(config: Config, fiscal_years: int) -> dict[str, list[list[Any]]]:
+    """Every month of `fiscal_years` fiscal years up to FY 2567 reported, and the year before as base."""
+    responses: list[list[Any]] = [list(RESPONSE_HEADER)]
+    base: list[list[Any]] = [list(BASE_HEADER)]
+    first = 2567 - fiscal_years
+    for i, district in enumerate(config.province.districts):
+        for fiscal_year in range(first, 2568):
+            for m, name in enumerate(THAI_MONTHS):
+                month = (m + 9) % 12 + 1
+                year_be = fiscal_year - (1 if month >= 10 else 0)
+                label = f"{name} {year_be}"
+                base.append([district.name, label, 98000 + i])
+                submitted = datetime(year_be - 543, month, 1 + i % 14, 9)  # noqa: DTZ001
+                if fiscal_year > first and submitted < AS_OF.replace(tzinfo=None):
+                    serial = (submitted - EPOCH).total_seconds() / 86400
+                    products, sales = m % 3 + 1, 100000 * (m % 3 + 1) + 7 * i
+                    responses.append(
+                        [serial, district.name, label, products, sales, "ผู้รายงาน", "0812345678", ""]
+                    )
+    return {RESPONSES_TAB: responses, BASE_YEAR_TAB: base}
+
+
+def with_otop_sync(
+    config: Config, key_file: Path, tabs: dict[str, list[list[Any]]] | None = None
+) -> tuple[int, float, int, int]:
+    """API calls, seconds, the largest write request and all write requests, in bytes."""
+    api = FakeSheetsAPI(latency_seconds=LATENCY)
+    api.add_spreadsheet(KEY, tabs or spreadsheet(config))
     source = GoogleSheetsSource(KEY, credentials=load_credentials(str(key_file)), transport=api)
     started = time.perf_counter()
     sync(source, config=config, as_of=AS_OF, computed_at=AS_OF)
-    return len(api.kinds()), time.perf_counter() - started + api.virtual_seconds
+    sizes = [c.size for c in api.log if c.kind == "batchUpdate"]
+    return len(api.kinds()), time.perf_counter() - started + api.virtual_seconds, max(sizes), sum(sizes)
 
 
 def naively(config: Config, key_file: Path) -> tuple[int, float]:
@@ -105,7 +149,7 @@ def _sheet_data(api: FakeSheetsAPI) -> SheetData:
         title: Tab(title, tuple(tuple(v if v != "" else None for v in row) for row in book.table(title)))
         for title in (RESPONSES_TAB, BASE_YEAR_TAB)
     }
-    return SheetData(responses=tabs[RESPONSES_TAB], base_year=tabs[BASE_YEAR_TAB])
+    return SheetData(responses=(tabs[RESPONSES_TAB],), base_year=tabs[BASE_YEAR_TAB])
 
 
 def main() -> None:
@@ -113,17 +157,24 @@ def main() -> None:
     key_file = Path(service_account_file(folder))
     print(f"simulated latency {LATENCY * 1000:.0f} ms a request; quota 60 requests a minute per user")
     print(
-        f"{'districts':>9}  {'otop_sync calls':>15}  {'time':>7}  {'naive calls':>11}  {'time':>8}  "
-        f"{'naive at quota':>14}"
+        f"{'districts':>9}  {'quarters':>8}  {'otop_sync calls':>15}  {'time':>7}  {'largest request':>15}  "
+        f"{'all writes':>10}  {'naive calls':>11}  {'time':>8}  {'naive at quota':>14}"
     )
     for count in (9, 100, 1000):
         config = province(count)
-        calls, seconds = with_otop_sync(config, key_file)
+        calls, seconds, largest, written = with_otop_sync(config, key_file)
         naive_calls, naive_seconds = naively(config, key_file)
         print(
-            f"{count:>9}  {calls:>15}  {seconds:>6.2f}s  {naive_calls:>11}  {naive_seconds:>7.1f}s  "
+            f"{count:>9}  {1:>8}  {calls:>15}  {seconds:>6.2f}s  {largest / 1e6:>12.2f} MB  "
+            f"{written / 1e6:>7.2f} MB  {naive_calls:>11}  {naive_seconds:>7.1f}s  "
             f"{naive_calls / 60:>10.0f} min"
         )
+    config = province(100)
+    calls, seconds, largest, written = with_otop_sync(config, key_file, years_of_history(config, 10))
+    print(
+        f"{100:>9}  {40:>8}  {calls:>15}  {seconds:>6.2f}s  {largest / 1e6:>12.2f} MB  "
+        f"{written / 1e6:>7.2f} MB  (the naive writer is not run on ten years of history)"
+    )
 
 
 if __name__ == "__main__":

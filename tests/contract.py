@@ -131,6 +131,10 @@ class Discovery:
     # The body ----------------------------------------------------------------------------------------
 
     def value(self, value: Any, schema: Mapping[str, Any], where: str) -> list[Violation]:
+        if value is None:
+            # Google's APIs read JSON by the proto3 mapping: "null is an accepted value for all field
+            # types and treated as the default value" (protobuf.dev, ProtoJSON format). gspread sends it.
+            return []
         if "$ref" in schema:
             name = schema["$ref"]
             problems = self.value(value, self.schemas[name], where)

@@ -83,6 +83,7 @@ class Sheet:
     columns: int = 26
     frozen_rows: int = 0
     frozen_columns: int = 0
+    hidden: bool = False
     cells: dict[tuple[int, int], dict[str, Any]] = field(default_factory=dict)
     protected: list[dict[str, Any]] = field(default_factory=list)
     widths: dict[int, int] = field(default_factory=dict)
@@ -246,6 +247,7 @@ class FakeSheetsAPI(BaseAdapter):
                         "title": s.title,
                         "index": i,
                         "sheetType": "GRID",
+                        **({"hidden": True} if s.hidden else {}),
                         "gridProperties": {"rowCount": s.rows, "columnCount": s.columns},
                     },
                     **({"protectedRanges": copy.deepcopy(s.protected)} if s.protected else {}),
@@ -321,14 +323,23 @@ class FakeSheetsAPI(BaseAdapter):
                     "INVALID_ARGUMENT",
                 )
             grid = props.get("gridProperties", {})
+            # Without an ID, Google picks one no sheet has.
+            props = {"sheetId": max((s.sheet_id for s in book.sheets), default=0) + 1, **props}
             sheet = Sheet(
-                props.get("sheetId", 99999),
+                props["sheetId"],
                 props["title"],
                 grid.get("rowCount", 1000),
                 grid.get("columnCount", 26),
                 grid.get("frozenRowCount", 0),
                 grid.get("frozenColumnCount", 0),
+                props.get("hidden", False),
             )
+            if any(s.sheet_id == sheet.sheet_id for s in book.sheets):
+                raise ApiError(
+                    400,
+                    f"Invalid sheetId {sheet.sheet_id}: a sheet with this ID already exists.",
+                    "INVALID_ARGUMENT",
+                )
             book.sheets.append(sheet)
             return {"addSheet": {"properties": props}}
         if name == "updateSheetProperties":
@@ -342,6 +353,25 @@ class FakeSheetsAPI(BaseAdapter):
             return {}
         if name == "updateCells":
             self._update_cells(book, body)
+            return {}
+        if name == "deleteSheet":
+            book.sheets.remove(book.by_id(body["sheetId"]))
+            if not book.sheets:
+                raise ApiError(400, "You can't remove all the sheets in a document.", "INVALID_ARGUMENT")
+            return {}
+        if name == "copyPaste":
+            # PASTE_NORMAL: values, formulas and formats, to the same offsets under the destination's corner.
+            source, target = book.by_id(body["source"]["sheetId"]), book.by_id(body["destination"]["sheetId"])
+            top, left = body["source"].get("startRowIndex", 0), body["source"].get("startColumnIndex", 0)
+            down = body["destination"].get("startRowIndex", 0) - top
+            right = body["destination"].get("startColumnIndex", 0) - left
+            for r, c in _cells_in(source, body["source"]):
+                if r + down >= target.rows or c + right >= target.columns:
+                    raise ApiError(400, "Range exceeds grid limits.", "INVALID_ARGUMENT")
+                if (r, c) in source.cells:
+                    target.cells[(r + down, c + right)] = copy.deepcopy(source.cells[(r, c)])
+                else:
+                    target.cells.pop((r + down, c + right), None)
             return {}
         if name == "repeatCell":
             sheet = book.by_id(body["range"]["sheetId"])

@@ -18,7 +18,9 @@ import pytest
 import requests
 
 from otop_sync.demo import BASE_HEADER, BASE_YEAR_TAB, RESPONSE_HEADER, RESPONSES_TAB, demo_tabs
+from otop_sync.errors import SourceError
 from otop_sync.lengths import utf16_length
+from otop_sync.sources.google import STAGING
 from otop_sync.sources.workbook import WorkbookSource, write_new_workbook
 from otop_sync.tables import CELL_TEXT_LIMIT
 
@@ -274,3 +276,74 @@ def test_every_request_of_a_demo_sync_is_allowed_by_the_discovery_document(
     ] * 2
     assert not fake.violations
     assert json.dumps(fake.violations) == "[]"
+
+
+# Google recommends requests of at most 2 MB (developers.google.com/sheets/api/limits): a write larger than
+# that is assembled in hidden tabs, request by request, and switched in by one small batch.
+SMALL = 30_000
+
+
+def owned_tables(fake: FakeSheetsAPI) -> dict[str, list[list[Any]]]:
+    book = fake.spreadsheets[KEY]
+    return {s.title: book.table(s.title) for s in book.sheets}
+
+
+def test_a_write_larger_than_a_request_should_be_is_assembled_out_of_sight_and_switched_in_at_once(
+    fake: FakeSheetsAPI, key_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    whole = FakeSheetsAPI()
+    whole.add_spreadsheet(KEY, api_tabs(*demo_tabs()))
+    run(source(whole, key_file))
+    monkeypatch.setattr("otop_sync.sources.google.PAYLOAD_LIMIT", SMALL)
+    run(source(fake, key_file))
+    writes = [c for c in fake.log if c.kind == "batchUpdate"]
+    assert len(writes) >= 3
+    assert max(c.size for c in writes) <= SMALL
+    assert owned_tables(fake) == owned_tables(whole)
+    assert not [s.title for s in fake.spreadsheets[KEY].sheets if s.hidden or s.title.startswith(STAGING)]
+    summary = fake.spreadsheets[KEY].sheet("สรุปผล")
+    assert summary is not None
+    assert summary.cells[(1, 5)]["format"]["numberFormat"]["pattern"] == "#,##0.00"
+    assert not fake.violations
+    run(source(fake, key_file))  # and again, over the tabs it wrote
+    assert owned_tables(fake)["สรุปผล"] == owned_tables(whole)["สรุปผล"]
+
+
+def test_a_staged_write_broken_off_is_cleaned_up_and_done_whole_by_the_retry(
+    fake: FakeSheetsAPI, key_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("otop_sync.sources.google.PAYLOAD_LIMIT", SMALL)
+    run(source(fake, key_file))
+    before = owned_tables(fake)
+    fake.fail("batchUpdate", status=503, times=2)  # the first staging batch, then its retry
+    run(source(fake, key_file))
+    after = owned_tables(fake)
+    assert {t: rows for t, rows in after.items() if t != "บันทึกการประมวลผล"} == {
+        t: rows for t, rows in before.items() if t != "บันทึกการประมวลผล"
+    }
+    assert len(after["บันทึกการประมวลผล"]) == len(before["บันทึกการประมวลผล"]) + 1
+    assert not [s.title for s in fake.spreadsheets[KEY].sheets if s.title.startswith(STAGING)]
+    assert not fake.violations
+
+
+def test_a_staging_tab_left_by_a_killed_run_is_removed_by_the_next(
+    fake: FakeSheetsAPI, key_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("otop_sync.sources.google.PAYLOAD_LIMIT", SMALL)
+    fake.fail("batchUpdate", status=400, times=1)  # not retried: the run ends after its first staging batch
+    fake.faults[-1].apply_first = True
+    with pytest.raises(SourceError):
+        run(source(fake, key_file))
+    assert [s.title for s in fake.spreadsheets[KEY].sheets if s.title.startswith(STAGING)]
+    run(source(fake, key_file))
+    assert not [s.title for s in fake.spreadsheets[KEY].sheets if s.title.startswith(STAGING)]
+    assert not fake.violations
+
+
+def test_null_is_accepted_for_any_field_as_google_reads_json() -> None:
+    from .contract import sheets
+
+    body = {
+        "requests": [{"updateCells": {"start": {"sheetId": 1}, "rows": None, "fields": "userEnteredValue"}}]
+    }
+    assert sheets().check("POST", f"/v4/spreadsheets/{KEY}:batchUpdate", {}, body) == []

@@ -119,7 +119,7 @@ def test_formats_freezes_and_protects_the_owned_tabs(fake: FakeSheetsAPI, key_fi
     assert summary.cells[(0, 0)]["format"]["textFormat"] == {"bold": True}
     assert summary.cells[(1, 5)]["format"]["numberFormat"]["pattern"] == "#,##0.00"
     assert summary.cells[(1, 7)]["format"]["numberFormat"]["pattern"] == "0.00"
-    assert summary.cells[(1, 8)]["format"]["backgroundColor"]["green"] == pytest.approx(0xEF / 255)
+    assert round(summary.cells[(1, 8)]["format"]["backgroundColor"]["green"] * 255) == 0xEF
     for title in OWNED:
         sheet = book.sheet(title)
         assert sheet is not None

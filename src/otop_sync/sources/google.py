@@ -10,6 +10,7 @@ a retry after a lost response changes nothing.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -25,6 +26,7 @@ from google.auth.transport.requests import AuthorizedSession, Request
 from google.oauth2 import service_account
 from gspread.exceptions import APIError
 from gspread.http_client import HTTPClient
+from gspread.urls import SPREADSHEET_BATCH_UPDATE_URL
 from requests.adapters import BaseAdapter
 from requests.exceptions import ChunkedEncodingError
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, stop_before_delay
@@ -56,6 +58,10 @@ METADATA_FIELDS = (
     "protectedRanges(protectedRangeId,description,range(sheetId)))"
 )
 PROTECTION_NOTE = "otop_sync เขียนแท็บนี้ใหม่ทุกครั้งที่ประมวลผล โปรดอย่าพิมพ์ทับ"
+# Google's recommended largest request: "2 MB is recommended" (developers.google.com/sheets/api/limits).
+PAYLOAD_LIMIT = 2_000_000
+# The hidden tabs in which a write too large for one request is assembled, then switched in at once.
+STAGING = "otop_sync กำลังเขียน "
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -209,21 +215,42 @@ class GoogleSheetsSource:
     def write(self, writes: Writes) -> None:
         if not self._metadata:
             raise SourceError("write() before read(): the tabs and the run log's length are not known")
-        tries: list[BaseException] = []
+        tries = 0
+        failed_switches: list[BaseException] = []  # failures of the batch that changes what people see
 
         def send() -> None:
+            nonlocal tries
             # After a failure whose outcome is unknown (a timeout, a 503), look again: the tabs this
             # batch would create may exist by now, and adding them twice would be refused.
             metadata = self._fetch_metadata() if tries else self._metadata
-            body = batch_update_body(writes, metadata, run_log_rows=self._run_log_rows)
+            tries += 1
+            payload = _encode(batch_update_body(writes, metadata, run_log_rows=self._run_log_rows))
+            if len(payload) > PAYLOAD_LIMIT:
+                # Assembled out of sight in requests of at most PAYLOAD_LIMIT, then switched in by one
+                # small batch: people still see the old tabs or the new ones, never a part.
+                staged = _staging_ids(writes, metadata)
+                for batch in staging_batches(writes, metadata, staged):
+                    self._post_batch(_encode(batch))
+                body = batch_update_body(writes, metadata, run_log_rows=self._run_log_rows, staged=staged)
+                payload = _encode(body)
             try:
-                self._http.batch_update(self.key, body)
+                self._post_batch(payload)
             except Exception as exc:
-                tries.append(exc)
+                failed_switches.append(exc)
                 raise
 
-        self._call("write the results", send, maybe_written=lambda: any(map(_outcome_unknown, tries)))
+        self._call(
+            "write the results", send, maybe_written=lambda: any(map(_outcome_unknown, failed_switches))
+        )
         self._run_log_rows = max(self._run_log_rows, 1) + len(writes.run_log.rows)
+
+    def _post_batch(self, payload: bytes) -> None:
+        self._http.request(
+            "post",
+            SPREADSHEET_BATCH_UPDATE_URL % self.key,
+            data=payload,
+            headers={"Content-Type": "application/json; charset=UTF-8"},
+        )
 
     # Retrying and explaining ------------------------------------------------------------------------
 
@@ -400,9 +427,18 @@ def _cell(value: Any) -> CellValue:
 # The batch ---------------------------------------------------------------------------------------------
 
 
-def batch_update_body(writes: Writes, metadata: Mapping[str, Any], *, run_log_rows: int) -> dict[str, Any]:
+def _encode(body: Mapping[str, Any]) -> bytes:
+    # UTF-8 and no spaces: Thai escaped as \uXXXX by the default encoder took 6 bytes a letter, not 3.
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def batch_update_body(
+    writes: Writes, metadata: Mapping[str, Any], *, run_log_rows: int, staged: Mapping[str, int] | None = None
+) -> dict[str, Any]:
     """One spreadsheets.batchUpdate: create missing tabs, replace the owned ones whole, append to the
-    run log at a fixed row, format, and protect (with a warning only) what otop_sync owns."""
+    run log at a fixed row, format, and protect (with a warning only) what otop_sync owns. The data rows
+    of a table in `staged` (title: hidden sheet ID) are copied from that sheet, which is then deleted."""
+    staged = staged or {}
     present = _sheets_by_title(metadata)
     next_id = max((s["properties"]["sheetId"] for s in present.values()), default=0) + 1
     requests_: list[dict[str, Any]] = []
@@ -429,13 +465,93 @@ def batch_update_body(writes: Writes, metadata: Mapping[str, Any], *, run_log_ro
                         }
                     }
                 )
-        requests_.append(_cells(sheet_id, 0, [_header_row(table)]))
-        if table.rows:
-            requests_.append(_cells(sheet_id, start, [_data_row(table, row) for row in table.rows]))
+        requests_.append(_cells(sheet_id, 0, [_header_row(table)], "userEnteredValue,userEnteredFormat"))
+        if table.title in staged and table.rows:
+            requests_.append(_copy_rows(staged[table.title], sheet_id, table))
+        elif table.rows:
+            requests_.extend(_data_requests(sheet_id, table, start))
         requests_.extend(_column_widths(sheet_id, table))
         if sheet is None or not _is_protected(sheet):
             requests_.append(_protect(sheet_id))
+    requests_.extend({"deleteSheet": {"sheetId": sheet_id}} for sheet_id in staged.values())
     return {"requests": requests_}
+
+
+def _data_requests(sheet_id: int, table: Table, start: int) -> list[dict[str, Any]]:
+    """The values, with the one format that varies from cell to cell (a grade's colour), then the formats
+    a whole column shares, once per column: a format on every cell tripled the payload."""
+    rows = [_data_row(table, row) for row in table.rows]
+    return [
+        _cells(sheet_id, start, rows, DATA_FIELDS),
+        *_column_formats(sheet_id, table, start, start + len(table.rows)),
+    ]
+
+
+DATA_FIELDS = "userEnteredValue,userEnteredFormat.backgroundColor"
+
+
+def _staging_ids(writes: Writes, metadata: Mapping[str, Any]) -> dict[str, int]:
+    """A hidden sheet ID for each table, clear of every sheet the spreadsheet has."""
+    first = max((s["properties"]["sheetId"] for s in metadata.get("sheets", [])), default=0) + 1000
+    return {table.title: first + i for i, table in enumerate(writes.tables)}
+
+
+def staging_batches(
+    writes: Writes, metadata: Mapping[str, Any], staged: Mapping[str, int]
+) -> list[dict[str, Any]]:
+    """The batches that assemble each table's data rows in a hidden sheet, each at most PAYLOAD_LIMIT
+    bytes: the first removes what a broken earlier run left and adds the sheets; rows follow in order."""
+    setup: list[dict[str, Any]] = [
+        {"deleteSheet": {"sheetId": sheet["properties"]["sheetId"]}}
+        for title, sheet in _sheets_by_title(metadata).items()
+        if title.startswith(STAGING)
+    ]
+    pieces: list[tuple[int, int, dict[str, Any], int]] = []  # sheet, row index, row data, its bytes
+    for number, table in enumerate(writes.tables, start=1):
+        sheet_id = staged[table.title]
+        grid = {"rowCount": len(table.rows) + 1, "columnCount": len(table.columns)}
+        properties = {
+            "sheetId": sheet_id,
+            "title": f"{STAGING}{number}",
+            "hidden": True,
+            "gridProperties": grid,
+        }
+        setup.append({"addSheet": {"properties": properties}})
+        setup.extend(_column_formats(sheet_id, table, 1, 1 + len(table.rows)))
+        for index, row in enumerate(table.rows, start=1):
+            data = _data_row(table, row)
+            pieces.append((sheet_id, index, data, len(_encode(data)) + 1))
+    batches: list[list[dict[str, Any]]] = [setup]
+    room = PAYLOAD_LIMIT - len(_encode({"requests": setup})) - 1_000  # the wrappers of the requests
+    for sheet_id, index, data, size in pieces:
+        if size > room:
+            batches.append([])
+            room = PAYLOAD_LIMIT - 1_000
+        batch = batches[-1]
+        last = batch[-1]["updateCells"] if batch and "updateCells" in batch[-1] else None
+        if (
+            last
+            and last["start"]["sheetId"] == sheet_id
+            and last["start"]["rowIndex"] + len(last["rows"]) == index
+        ):
+            last["rows"].append(data)
+        else:
+            batch.append(_cells(sheet_id, index, [data], DATA_FIELDS))
+            size += 200
+        room -= size
+    return [{"requests": batch} for batch in batches]
+
+
+def _copy_rows(from_sheet: int, to_sheet: int, table: Table) -> dict[str, Any]:
+    rows = {"startRowIndex": 1, "endRowIndex": 1 + len(table.rows), "startColumnIndex": 0}
+    rows["endColumnIndex"] = len(table.columns)
+    return {
+        "copyPaste": {
+            "source": {"sheetId": from_sheet, **rows},
+            "destination": {"sheetId": to_sheet, **rows},
+            "pasteType": "PASTE_NORMAL",
+        }
+    }
 
 
 def _grid(table: Table, rows: int) -> dict[str, int]:
@@ -467,18 +583,21 @@ def _resize(sheet_id: int, sheet: Mapping[str, Any], table: Table, rows: int) ->
     }
 
 
-def _cells(sheet_id: int, row: int, rows: list[dict[str, Any]]) -> dict[str, Any]:
+def _cells(sheet_id: int, row: int, rows: list[dict[str, Any]], fields: str) -> dict[str, Any]:
     return {
         "updateCells": {
             "start": {"sheetId": sheet_id, "rowIndex": row, "columnIndex": 0},
             "rows": rows,
-            "fields": "userEnteredValue,userEnteredFormat",
+            "fields": fields,
         }
     }
 
 
 def _colour(hex_rgb: str) -> dict[str, float]:
-    return {name: int(hex_rgb[i : i + 2], 16) / 255 for name, i in (("red", 0), ("green", 2), ("blue", 4))}
+    return {
+        name: round(int(hex_rgb[i : i + 2], 16) / 255, 4)
+        for name, i in (("red", 0), ("green", 2), ("blue", 4))
+    }
 
 
 def _header_row(table: Table) -> dict[str, Any]:
@@ -505,21 +624,43 @@ def _data_row(table: Table, row: Sequence[object]) -> dict[str, Any]:
 def _cell_data(kind: Kind, value: object) -> dict[str, Any]:
     if value is None or value == "":
         return {}
-    if kind is Kind.GRADE:
-        colour = GRADE_COLOURS.get(str(value), NO_GRADE_COLOUR)
-        style: dict[str, Any] = {"backgroundColor": _colour(colour), "horizontalAlignment": "CENTER"}
-    elif kind in NUMBER_FORMATS and isinstance(value, int | Decimal | float):
-        style = {"numberFormat": {"type": "NUMBER", "pattern": NUMBER_FORMATS[kind]}}
-    else:
-        style = {"wrapStrategy": "WRAP"} if len(str(value)) > WRAP_LONGER_THAN else {}
     if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
         # stringValue is never parsed: "=IMPORTRANGE(...)" from a response lands as those characters.
         entered: dict[str, Any] = {"stringValue": cell_text(str(value))}
     else:
         entered = {"numberValue": float(value) if isinstance(value, Decimal) else value}
-    return (
-        {"userEnteredValue": entered, "userEnteredFormat": style} if style else {"userEnteredValue": entered}
-    )
+    if kind is Kind.GRADE:
+        colour = _colour(GRADE_COLOURS.get(str(value), NO_GRADE_COLOUR))
+        return {"userEnteredValue": entered, "userEnteredFormat": {"backgroundColor": colour}}
+    return {"userEnteredValue": entered}
+
+
+def _column_formats(sheet_id: int, table: Table, start: int, end: int) -> list[dict[str, Any]]:
+    """One repeatCell per column that has a format: numbers, grades centred, long text wrapped."""
+    formats: list[tuple[int, dict[str, Any]]] = []
+    for i, column in enumerate(table.columns):
+        if column.kind in NUMBER_FORMATS:
+            formats.append((i, {"numberFormat": {"type": "NUMBER", "pattern": NUMBER_FORMATS[column.kind]}}))
+        elif column.kind is Kind.GRADE:
+            formats.append((i, {"horizontalAlignment": "CENTER"}))
+        elif any(len(str(row[i] or "")) > WRAP_LONGER_THAN for row in table.rows if i < len(row)):
+            formats.append((i, {"wrapStrategy": "WRAP"}))
+    return [
+        {
+            "repeatCell": {
+                "range": {
+                    "sheetId": sheet_id,
+                    "startRowIndex": start,
+                    "endRowIndex": end,
+                    "startColumnIndex": i,
+                    "endColumnIndex": i + 1,
+                },
+                "cell": {"userEnteredFormat": style},
+                "fields": "userEnteredFormat." + ",userEnteredFormat.".join(style),
+            }
+        }
+        for i, style in formats
+    ]
 
 
 def _column_widths(sheet_id: int, table: Table) -> list[dict[str, Any]]:
