@@ -254,7 +254,9 @@ class GoogleSheetsSource:
 
     # Retrying and explaining ------------------------------------------------------------------------
 
-    def _call(self, what: str, action: Callable[[], T], *, maybe_written: Callable[[], bool] = bool) -> T:
+    def _call(
+        self, what: str, action: Callable[[], T], *, maybe_written: Callable[[], bool] = lambda: False
+    ) -> T:
         """`action`, retried by the policy; `maybe_written` says, after a failure, whether a try may have
         changed the spreadsheet although its answer was an error or never came."""
         policy = self.retry
