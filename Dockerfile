@@ -22,7 +22,8 @@ RUN pip install --no-cache-dir /tmp/dist/*.whl && rm -rf /tmp/dist \
 ENV OTOP_SYNC_CONFIG=/etc/otop-sync \
     GOOGLE_APPLICATION_CREDENTIALS=/run/secrets/google-service-account.json \
     PYTHONUNBUFFERED=1
-# The run lock, the record of runs and the briefs are written here (state/ and briefs/).
+# The record of runs, the locks and the briefs go where the mounted configuration says: set
+# [service] state_dir and [brief] output to /var/lib/otop-sync/state and /var/lib/otop-sync/briefs.
 WORKDIR /var/lib/otop-sync
 VOLUME ["/var/lib/otop-sync"]
 # The otop user created above, by number so that Kubernetes' runAsNonRoot can check it.

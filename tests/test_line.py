@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import time
 import uuid
 from collections.abc import Iterator
@@ -12,17 +13,21 @@ from pathlib import Path
 import pytest
 import requests
 
+from otop_sync.app import Delivery
 from otop_sync.cli import main
-from otop_sync.config import ScheduledJob
+from otop_sync.config import Action, ScheduledJob
 from otop_sync.demo import demo_tabs
 from otop_sync.errors import ConfigError
 from otop_sync.lengths import utf16_length
-from otop_sync.line import LineClient, LineError, check_settings
+from otop_sync.line import LineClient, LineError
 from otop_sync.messages import MORE, TEXT_LIMIT, Message, announcement, reminder
 from otop_sync.periods import BANGKOK
 from otop_sync.scheduler import Runner
+from otop_sync.settings import load_config, shipped_dir
 from otop_sync.sources.memory import MemorySource
+from otop_sync.sources.workbook import write_new_workbook
 
+from .builders import app_in, target_of
 from .conftest import CONFIG, answer, bkk, run, sheet
 from .fake_line import GROUP, TOKEN, FakeLine
 from .fake_sheets import LoopbackServer
@@ -228,11 +233,14 @@ def test_a_storm_that_never_ends_is_one_line_and_nothing_is_recorded(tmp_path: P
     assert not (tmp_path / "line-sent.json").exists()
 
 
-def test_malformed_settings_are_refused_at_start_up() -> None:
+def test_malformed_settings_are_refused_at_start_up(tmp_path: Path) -> None:
+    config = shutil.copytree(shipped_dir("config"), tmp_path / "config")
+    province = config / "province.toml"
+    province.write_text(province.read_text().replace('group_id = ""', 'group_id = "group-of-nongkhai"'))
     with pytest.raises(ConfigError, match=r"line\.group_id"):
-        check_settings("group-of-nongkhai", TOKEN)
+        load_config(config)
     with pytest.raises(ConfigError) as caught:
-        check_settings(GROUP, "not a token!")
+        load_config(shipped_dir("config"), {"LINE_CHANNEL_ACCESS_TOKEN": "not a token!"})
     assert "LINE_CHANNEL_ACCESS_TOKEN" in str(caught.value)
     assert "not a token!" not in str(caught.value)
 
@@ -240,17 +248,13 @@ def test_malformed_settings_are_refused_at_start_up() -> None:
 def test_a_failing_line_never_fails_the_sync(tmp_path: Path) -> None:
     source = MemorySource({t.title: t.rows for t in demo_tabs()})
 
-    def broken_line(kind: str, outcome: object) -> str:
-        raise LineError("LINE kept answering HTTP 503")
+    class BrokenLine:
+        def push(self, message: Message) -> Delivery:
+            raise LineError("LINE kept answering HTTP 503")
 
-    runner = Runner(
-        CONFIG,
-        make_source=lambda: source,
-        clock=lambda: bkk(2024, 9, 13, 9),
-        state_dir=tmp_path,
-        notify=broken_line,
-    )
-    assert runner.run_job(ScheduledJob("remind", "0 9 13,15 * *", False, "jobs[4]", "remind")) is False
+    app = app_in(tmp_path, CONFIG, clock=lambda: bkk(2024, 9, 13, 9), channel=BrokenLine())
+    runner = Runner(app, make_target=lambda: target_of(source, tmp_path))
+    assert runner.run_job(ScheduledJob("remind", "0 9 13,15 * *", False, "jobs[4]", Action.REMIND)) is False
     assert runner.run_job(ScheduledJob("sync", "0 7,13 1-16 * *", False, "jobs[0]")) is True
     assert source.writes == 1
 
@@ -264,13 +268,11 @@ def line_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Fak
     monkeypatch.setenv("OTOP_SYNC_LINE_ENDPOINT", server.url)
     monkeypatch.chdir(tmp_path)
     config = tmp_path / "config"
-    import shutil
-
-    from otop_sync.settings import shipped_dir
-
     shutil.copytree(shipped_dir("config"), config)
     province = config / "province.toml"
-    province.write_text(province.read_text().replace('group_id = ""', f'group_id = "{GROUP}"'))
+    text = province.read_text().replace('group_id = ""', f'group_id = "{GROUP}"')
+    province.write_text(text.replace('workbook = ""', 'workbook = "nongkhai.xlsx"'))  # relative to config/
+    write_new_workbook(config / "nongkhai.xlsx", demo_tabs())
     monkeypatch.setenv("OTOP_SYNC_CONFIG", str(config))
     yield fake
     server.__exit__()

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import time_machine
 
+from otop_sync.app import App
 from otop_sync.cli import main
 from otop_sync.config import Config, ScheduledJob
 from otop_sync.demo import DEMO_AS_OF, demo_tabs
@@ -26,7 +27,9 @@ from otop_sync.scheduler import Runner, health, missed_jobs, next_fire_times, pl
 from otop_sync.settings import load_config, shipped_dir
 from otop_sync.sources.memory import MemorySource
 
+from .builders import target_of
 from .conftest import CONFIG, bkk
+from .fake_sheets import service_account_file
 
 PLANNED = {p.job.name: p for p in plan_jobs(CONFIG)}
 GRACE = timedelta(hours=6)
@@ -154,9 +157,9 @@ HOLDER = textwrap.dedent(
 )
 
 
-def hold_lock(state: Path, seconds: float) -> subprocess.Popen[str]:
+def hold_lock(lock: Path, seconds: float) -> subprocess.Popen[str]:
     holder = subprocess.Popen(
-        [sys.executable, "-c", HOLDER, str(state / "otop-sync.lock"), str(seconds)],
+        [sys.executable, "-c", HOLDER, str(lock), str(seconds)],
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -171,7 +174,7 @@ def test_a_manual_run_waits_for_a_running_sync_then_names_it(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     config = config_in(tmp_path, lock_wait=0.5)
-    holder = hold_lock(tmp_path / "state", 30)
+    holder = hold_lock(tmp_path / ".otop-sync-demo.xlsx.otop-sync-lock", 30)  # the demo's, beside it
     try:
         started = time.monotonic()
         assert main(["run", "--regrade", "--no-brief", "--config", str(config)]) == 1
@@ -188,7 +191,7 @@ def test_a_lock_left_by_a_killed_process_is_taken_over(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     config = config_in(tmp_path, lock_wait=5)
-    holder = hold_lock(tmp_path / "state", 300)
+    holder = hold_lock(tmp_path / ".otop-sync-demo.xlsx.otop-sync-lock", 300)
     os.kill(holder.pid, signal.SIGKILL)
     holder.wait()
     started = time.monotonic()
@@ -203,7 +206,7 @@ def test_two_runs_at_once_one_works_and_the_other_waits(tmp_path: Path) -> None:
         check=True,
         capture_output=True,
     )
-    holder = hold_lock(tmp_path / "state", 1.5)
+    holder = hold_lock(tmp_path / ".w.xlsx.otop-sync-lock", 1.5)
     command = [
         sys.executable,
         "-m",
@@ -237,9 +240,8 @@ class FlakySource(MemorySource):
 def runner_for(tmp_path: Path, source: MemorySource) -> tuple[Runner, Config]:
     config = load_config(config_in(tmp_path))
     clock = iter(DEMO_AS_OF + timedelta(minutes=i) for i in range(100))
-    runner = Runner(
-        config, make_source=lambda: source, clock=lambda: next(clock), state_dir=tmp_path / "state"
-    )
+    app = App(config, clock=lambda: next(clock))
+    runner = Runner(app, make_target=lambda: target_of(source, tmp_path / "state"))
     return runner, config
 
 
@@ -335,7 +337,13 @@ def test_a_state_folder_that_cannot_be_written_is_one_line(
             f'state_dir = "{tmp_path / "state"}"', f'state_dir = "{tmp_path / "a-file" / "state"}"'
         )
     )
-    assert main(["run", "--no-brief", "--config", str(config)]) == 1
+    # A spreadsheet's lock is in the state folder (a workbook's is beside the workbook). Nothing is sent:
+    # the lock comes first.
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(service_account_file(tmp_path)))
+    assert (
+        main(["run", "--no-brief", "--spreadsheet", "1AbCdEfGhIjKlMnOpQrStUvWxYz", "--config", str(config)])
+        == 1
+    )
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith("otop-sync: error: cannot create the run lock")
     assert "set [service] state_dir to a folder otop_sync can write" in err[-1]

@@ -6,42 +6,23 @@ import argparse
 import json
 import logging
 import sys
-import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from otop_sync.app import DEMO_WORKBOOK, App, Target
 from otop_sync.checkup import check_source
-from otop_sync.config import Config
+from otop_sync.config import Action, Config, spreadsheet_key
 from otop_sync.demo import DEMO_AS_OF, demo_tabs
-from otop_sync.errors import BriefError, OtopSyncError, UsageError
-from otop_sync.line import check_settings
+from otop_sync.errors import OtopSyncError, UsageError
 from otop_sync.outcome import Outcome, as_json
 from otop_sync.periods import BANGKOK, Quarter, format_be_datetime, to_bangkok
-from otop_sync.runlock import LOCK_FILE, run_lock
-from otop_sync.runs import RunBook, RunRecord, summary_line
-from otop_sync.settings import (
-    config_dir,
-    line_endpoint,
-    line_token,
-    load_config,
-    sheets_endpoint,
-    shipped_dir,
-)
-from otop_sync.sources.contract import Source
-from otop_sync.sources.memory import MemorySource
-from otop_sync.sources.workbook import WorkbookSource, write_new_workbook
-from otop_sync.sync import sync
+from otop_sync.runs import RunBook
+from otop_sync.settings import config_dir, load_config
+from otop_sync.sources.workbook import write_new_workbook
 from otop_sync.tables import grade_text, needs_text, rounded
 
-if TYPE_CHECKING:
-    from otop_sync.brief import BriefFiles
-
-DEMO_WORKBOOK = Path("otop-sync-demo.xlsx")
 log = logging.getLogger("otop_sync")
 
 
@@ -75,7 +56,9 @@ def _parser() -> argparse.ArgumentParser:
     sources = argparse.ArgumentParser(add_help=False)
     source = sources.add_mutually_exclusive_group()
     source.add_argument("--workbook", metavar="PATH", type=Path, help="a local .xlsx workbook")
-    source.add_argument("--spreadsheet", metavar="KEY", help="a Google Sheet, by its key")
+    source.add_argument(
+        "--spreadsheet", metavar="KEY", type=_spreadsheet, help="a Google Sheet, by its key or its URL"
+    )
     when = argparse.ArgumentParser(add_help=False)
     when.add_argument(
         "--as-of",
@@ -159,6 +142,13 @@ def _as_of(text: str) -> datetime:
         ) from None
 
 
+def _spreadsheet(text: str) -> str:
+    try:
+        return spreadsheet_key(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _quarter(text: str) -> Quarter:
     try:
         return Quarter.parse(text)
@@ -166,129 +156,65 @@ def _quarter(text: str) -> Quarter:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-@dataclass(frozen=True)
-class _Plan:
-    source: Source
-    as_of: datetime
+def _app(args: argparse.Namespace) -> App:
+    return App(load_config(config_dir(args.config)), clock=_now)
 
 
-def _plan(args: argparse.Namespace, config: Config, now: datetime) -> _Plan:
-    """Which spreadsheet to use, and "now": the demo workbook, when nothing else is named, is graded as
-    of the morning after its quarter's last deadline unless --as-of says otherwise."""
-    key = args.spreadsheet or (None if args.workbook else config.google.spreadsheet_key)
-    if key:
-        return _Plan(google_source(key, config), args.as_of or now)
-    if args.workbook:
-        return _Plan(WorkbookSource(args.workbook), args.as_of or now)
-    if config.province.workbook:
-        return _Plan(WorkbookSource(Path(config.province.workbook)), args.as_of or now)
-    if args.as_of is None:
-        log.info("grading the demo as of %s (use --as-of to change)", DEMO_AS_OF.isoformat())
-    as_of = args.as_of or DEMO_AS_OF
-    if DEMO_WORKBOOK.exists():
-        log.info("no workbook or spreadsheet configured: using the demo workbook %s", DEMO_WORKBOOK)
-        return _Plan(WorkbookSource(DEMO_WORKBOOK), as_of)
-    if getattr(args, "dry_run", False):
-        # A dry run writes nothing, not even the demo workbook: the demo stays in memory.
-        log.info("no workbook or spreadsheet configured: grading the demo in memory (dry run)")
-        return _Plan(MemorySource({tab.title: tab.rows for tab in demo_tabs()}), as_of)
-    write_new_workbook(DEMO_WORKBOOK, demo_tabs())
-    log.info("no workbook or spreadsheet configured: wrote the demo workbook %s", DEMO_WORKBOOK)
-    return _Plan(WorkbookSource(DEMO_WORKBOOK), as_of)
+def _now() -> datetime:
+    return datetime.now(BANGKOK)
 
 
-def google_source(key: str, config: Config) -> Source:
-    # Imported here: the workbook path needs neither gspread nor google-auth.
-    from otop_sync.sources.google import GoogleSheetsSource, RetryPolicy, load_credentials
-
-    google = config.google
-    return GoogleSheetsSource(
-        key,
-        credentials=load_credentials(google.credentials_file or None),
-        endpoint=sheets_endpoint(config),
-        timeout_seconds=google.timeout_seconds,
-        retry=RetryPolicy(deadline_seconds=google.retry_for_seconds),
-        timezone=config.timezone,
-    )
+def _target(app: App, args: argparse.Namespace, command: str, **options: bool) -> Target:
+    return app.target(command=command, workbook=args.workbook, spreadsheet=args.spreadsheet, **options)
 
 
 def _run(args: argparse.Namespace) -> int:
-    config = load_config(config_dir(args.config))
-    now = datetime.now(BANGKOK)
-    plan = _plan(args, config, now)
-    brief: dict[str, object] | None = None
-    brief_error: BriefError | None = None
-    started = time.monotonic()
-    with _exclusive(config, "manual run", enabled=not args.dry_run):
-        outcome = sync(
-            plan.source,
-            config=config,
-            as_of=plan.as_of,
-            computed_at=now,
-            quarter=args.quarter,
-            regrade=args.regrade,
-            dry_run=args.dry_run,
-        )
-        if not (args.dry_run or args.no_brief):
-            try:
-                files = _write_brief(outcome, config)
-                brief = {"html": str(files.html), "pdf": str(files.pdf), "pages": files.pages}
-            except BriefError as exc:
-                # The tabs are written; the previous brief stays where it was. Report, then fail.
-                brief_error, brief = exc, {"error": str(exc)}
+    app = _app(args)
+    target = _target(app, args, "run", writes=not args.dry_run)
+    result = app.run(
+        Action.SYNC,
+        target,
+        who="manual run",
+        as_of=args.as_of,
+        quarter=args.quarter,
+        regrade=args.regrade,
+        write=not args.dry_run,
+        brief=not (args.dry_run or args.no_brief),
+    )
     if not args.dry_run:
-        line = summary_line(outcome, seconds=time.monotonic() - started, api_calls=plan.source.api_calls)
-        log.info("run: ok: %s", line)
-        RunBook(Path(config.service.state_dir)).record(RunRecord("manual", datetime.now(BANGKOK), True, line))
+        log.info("run: ok: %s", result.summary)
+        app.record("manual", True, result.summary)
+    brief: dict[str, object] | None = None
+    if result.brief is not None:
+        brief = {"html": str(result.brief.html), "pdf": str(result.brief.pdf), "pages": result.brief.pages}
+    elif result.brief_error is not None:
+        # The tabs are written; the previous brief stays where it was. Report, then fail.
+        brief = {"error": str(result.brief_error)}
     if args.json:
-        json.dump({**as_json(outcome), "brief": brief}, sys.stdout, ensure_ascii=False, indent=2)
+        json.dump({**as_json(result.outcome), "brief": brief}, sys.stdout, ensure_ascii=False, indent=2)
         sys.stdout.write("\n")
     else:
-        _print_summary(outcome, brief)
-    if brief_error is not None:
-        raise brief_error
+        _print_summary(result.outcome, brief)
+    if result.brief_error is not None:
+        raise result.brief_error
     return 0
 
 
-@contextmanager
-def _exclusive(config: Config, who: str, *, enabled: bool = True) -> Iterator[None]:
-    """The run lock shared with the scheduler; a dry run writes nothing and needs none."""
-    if not enabled:
-        yield
-        return
-    lock = Path(config.service.state_dir) / LOCK_FILE
-    with run_lock(
-        lock, wait_seconds=config.service.lock_wait_seconds, who=who, now=lambda: datetime.now(BANGKOK)
-    ):
-        yield
-
-
-def _write_brief(outcome: Outcome, config: Config) -> BriefFiles:
-    """The brief with the configuration's folders and options; BriefError when it cannot be made."""
-    from otop_sync.brief import write_brief
-
-    settings = config.brief
-    override = Path(settings.templates) if settings.templates else None
-    return write_brief(
-        outcome,
-        config,
-        output=Path(settings.output),
-        folders=[f for f in (override, shipped_dir("templates")) if f],
-        thai_numerals=settings.thai_numerals,
-        timeout_seconds=settings.timeout_seconds,
-    )
-
-
 def _brief(args: argparse.Namespace) -> int:
-    config = load_config(config_dir(args.config))
-    now = datetime.now(BANGKOK)
-    plan = _plan(args, config, now)
-    with _exclusive(config, "brief"):
-        outcome = sync(
-            plan.source, config=config, as_of=plan.as_of, computed_at=now, quarter=args.quarter, dry_run=True
-        )
-        files = _write_brief(outcome, config)
-    print(f"wrote {files.pdf} ({files.pages} pages) and {files.html}")
+    app = _app(args)
+    result = app.run(
+        Action.SYNC,
+        _target(app, args, "brief"),
+        who="brief",
+        as_of=args.as_of,
+        quarter=args.quarter,
+        write=False,
+        brief=True,
+    )
+    if result.brief_error is not None:
+        raise result.brief_error
+    assert result.brief is not None
+    print(f"wrote {result.brief.pdf} ({result.brief.pages} pages) and {result.brief.html}")
     return 0
 
 
@@ -296,7 +222,7 @@ def _qr(args: argparse.Namespace) -> int:
     from otop_sync.brief import write_qr
 
     config = load_config(config_dir(args.config))
-    svg, png = write_qr(config.province.form_url, args.output or Path(config.brief.output))
+    svg, png = write_qr(config.province.form_url, args.output or config.brief.output)
     print(f"wrote {svg} and {png} for {config.province.form_url}")
     return 0
 
@@ -326,81 +252,34 @@ def _print_summary(outcome: Outcome, brief: dict[str, object] | None) -> None:
 
 
 def _message(args: argparse.Namespace) -> int:
-    config = load_config(config_dir(args.config))
-    check_settings(config.line.group_id, line_token())
-    now = datetime.now(BANGKOK)
-    plan = _plan(args, config, now)
-    outcome = sync(
-        plan.source, config=config, as_of=plan.as_of, computed_at=now, quarter=args.quarter, dry_run=True
+    app = _app(args)
+    target = _target(app, args, args.kind, unattended=True, writes=False)
+    who = args.kind + (" (dry run)" if args.dry_run else "")
+    result = app.run(
+        Action(args.kind), target, who=who, as_of=args.as_of, quarter=args.quarter, send=not args.dry_run
     )
-    print(
-        _deliver(
-            args.kind, outcome, config, key=_spreadsheet_key(args, config), dry_run=args.dry_run, show=print
-        )
-    )
+    if result.message is not None:
+        print(result.message.text)
+    print(result.delivery)
     return 0
-
-
-def _spreadsheet_key(args: argparse.Namespace, config: Config) -> str:
-    return str(getattr(args, "spreadsheet", None) or config.google.spreadsheet_key or "")
-
-
-def _deliver(
-    kind: str, outcome: Outcome, config: Config, *, key: str, dry_run: bool, show: Callable[[str], object]
-) -> str:
-    """Build the message, show it, and push it unless told not to; says in one line what happened."""
-    from otop_sync.line import LineClient
-    from otop_sync.messages import announcement, reminder
-
-    if kind == "remind":
-        message = reminder(outcome, config)
-        nothing = "nothing to send: every district has reported for this round"
-    else:
-        url = f"https://docs.google.com/spreadsheets/d/{key}/edit" if key else ""
-        message = announcement(outcome, config, spreadsheet_url=url)
-        nothing = "nothing to send: no round of this quarter has closed yet"
-    if message is None:
-        return nothing
-    show(message.text)
-    token = line_token()
-    if dry_run:
-        return "dry run: nothing was sent"
-    if not token or not config.line.group_id:
-        return "LINE_CHANNEL_ACCESS_TOKEN or [line] group_id is not set: nothing was sent"
-    client = LineClient(
-        token=token,
-        group_id=config.line.group_id,
-        state_dir=Path(config.service.state_dir),
-        endpoint=line_endpoint(config),
-        clock=lambda: datetime.now(BANGKOK),
-    )
-    return client.push(message).reason
 
 
 def _schedule(args: argparse.Namespace) -> int:
     from otop_sync import scheduler
 
-    config = load_config(config_dir(args.config))
+    app = _app(args)
+    config = app.config
     planned = scheduler.plan_jobs(config)
-    now = args.as_of or datetime.now(BANGKOK)
+    now = args.as_of or _now()
     if args.list:
         for line in scheduler.describe(planned, now, count=3):
             print(line)
         return 0
     if not planned:
         raise UsageError("schedule.toml has no [[jobs]]: nothing to run")
+    _target(app, args, "schedule", unattended=True, writes=False)  # refused here, before anything runs
     _log_to_file(config)
-    runner = scheduler.Runner(
-        config,
-        make_source=lambda: _plan(args, config, datetime.now(BANGKOK)).source,
-        clock=lambda: datetime.now(BANGKOK),
-        state_dir=Path(config.service.state_dir),
-        render_brief=_write_brief,
-        notify=lambda kind, outcome: _deliver(
-            kind, outcome, config, key=_spreadsheet_key(args, config), dry_run=False, show=log.info
-        ),
-    )
-    check_settings(config.line.group_id, line_token())
+    runner = scheduler.Runner(app, make_target=lambda: _target(app, args, "schedule", unattended=True))
     scheduler.serve(config, runner, now=now)
     return 0
 
@@ -414,7 +293,7 @@ def _log_to_file(config: Config) -> None:
     for handler in logging.getLogger().handlers:
         handler.setFormatter(formatter)
     if config.service.log_file:
-        path = Path(config.service.log_file)
+        path = config.service.log_file
         path.parent.mkdir(parents=True, exist_ok=True)
         rotating = RotatingFileHandler(path, maxBytes=1_000_000, backupCount=5, encoding="utf-8")
         rotating.setFormatter(formatter)
@@ -426,7 +305,7 @@ def _status(args: argparse.Namespace) -> int:
 
     config = load_config(config_dir(args.config))
     now = datetime.now(BANGKOK)
-    book = RunBook(Path(config.service.state_dir))
+    book = RunBook(config.service.state_dir)
     planned = scheduler.plan_jobs(config)
     healthy, why = scheduler.health(
         planned, book, now=now, grace=timedelta(hours=config.service.catch_up_hours)
@@ -452,9 +331,13 @@ def _check(args: argparse.Namespace) -> int:
         f"configuration: {len(config.province.districts)} districts of {config.province.name}, "
         f"{len(config.rubrics)} rubric version(s): ok"
     )
-    plan = _plan(args, config, datetime.now(BANGKOK))
+    target = App(config, clock=_now).target(
+        command="check", workbook=args.workbook, spreadsheet=args.spreadsheet, writes=False
+    )
+    if target.demo:
+        print("spreadsheet: none configured ([google] spreadsheet_key, [province] workbook): the demo")
     try:
-        findings = check_source(plan.source, config.form)
+        findings = check_source(target.source, config.form)
     except OtopSyncError as exc:
         print(f"spreadsheet: {exc}")
         return 1

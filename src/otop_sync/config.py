@@ -1,18 +1,22 @@
-"""Parse and check the TOML configuration once, into frozen values the rest of otop_sync trusts.
+"""Parse and check the TOML configuration once, into frozen, typed values the rest of otop_sync trusts.
 
-Pure: it is handed the files' texts (see ``settings.py`` for where they come from) and raises
-``ConfigError`` naming the file, the key and what is wrong.
+Pure: it is handed the files' texts, the folder they came from and the environment's variables (see
+``settings.py`` for where those come from), and raises ``ConfigError`` naming the file, the key and what
+is wrong. A key or section it does not know is refused with the nearest known name. Paths are resolved
+here, once, against the configuration's folder; the environment is merged here, once.
 """
 
 from __future__ import annotations
 
+import difflib
 import re
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from itertools import pairwise
+from pathlib import Path
 from typing import Any, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -72,19 +76,26 @@ class Coordinator:
     phone: str
 
 
+DEFAULT_SHEETS_ENDPOINT = "https://sheets.googleapis.com"
+DEFAULT_LINE_ENDPOINT = "https://api.line.me"
+SHEETS_ENDPOINT_ENV = "OTOP_SYNC_SHEETS_ENDPOINT"
+LINE_ENDPOINT_ENV = "OTOP_SYNC_LINE_ENDPOINT"
+LINE_TOKEN_ENV = "LINE_CHANNEL_ACCESS_TOKEN"
+
+
 @dataclass(frozen=True)
 class Google:
-    spreadsheet_key: str
-    credentials_file: str
-    endpoint: str
-    timeout_seconds: float
-    retry_for_seconds: float
+    spreadsheet_key: str | None
+    credentials_file: Path | None  # None: $GOOGLE_APPLICATION_CREDENTIALS, else application defaults
+    endpoint: str = DEFAULT_SHEETS_ENDPOINT
+    timeout_seconds: float = 30
+    retry_for_seconds: float = 180
 
 
 @dataclass(frozen=True)
 class BriefSettings:
-    output: str
-    templates: str
+    output: Path
+    templates: Path | None
     thai_numerals: bool
     timeout_seconds: float
 
@@ -98,7 +109,7 @@ class Province:
     slogan: str
     mission: str
     form_url: str
-    workbook: str
+    workbook: Path | None
     coordinators: tuple[Coordinator, ...]
     districts: tuple[District, ...]
 
@@ -141,8 +152,18 @@ class Deadlines:
     month_offset: int
 
 
-JOB_ACTIONS = ("sync", "remind", "announce")
+class Action(StrEnum):
+    """What a scheduled job does: sync (and perhaps render the brief), or send a LINE message."""
+
+    SYNC = "sync"
+    REMIND = "remind"
+    ANNOUNCE = "announce"
+
+
 _LINE_GROUP_ID = re.compile(r"^[CRU][0-9a-f]{32}$")
+_LINE_TOKEN = re.compile(r"^[A-Za-z0-9+/=._-]{20,}$")
+_SPREADSHEET_URL = re.compile(r"/spreadsheets/d/([A-Za-z0-9_-]+)")
+_SPREADSHEET_KEY = re.compile(r"^[A-Za-z0-9_-]{10,}$")
 
 
 @dataclass(frozen=True)
@@ -151,21 +172,22 @@ class ScheduledJob:
     cron: str  # checked when the scheduler builds its triggers
     brief: bool
     key: str  # where it is configured, for error messages: "jobs[0]"
-    action: str = "sync"  # one of JOB_ACTIONS
+    action: Action = Action.SYNC
 
 
 @dataclass(frozen=True)
 class Line:
-    group_id: str
-    endpoint: str
+    group_id: str | None
+    endpoint: str = DEFAULT_LINE_ENDPOINT
+    token: str | None = field(default=None, repr=False)  # from the environment only; never shown
 
 
 @dataclass(frozen=True)
 class Service:
-    state_dir: str
+    state_dir: Path
     lock_wait_seconds: float
     catch_up_hours: float
-    log_file: str
+    log_file: Path | None
 
 
 @dataclass(frozen=True)
@@ -180,7 +202,7 @@ class Config:
     deadlines: Deadlines
     timezone: str
     jobs: tuple[ScheduledJob, ...] = ()
-    service: Service = Service("state", 600, 6, "")
+    service: Service = Service(Path("state"), 600, 6, None)
 
     def rubric_for(self, quarter: Quarter) -> Rubric | None:
         """The version in force for the quarter's fiscal year; None before the first version."""
@@ -189,10 +211,16 @@ class Config:
 
 
 class _Table:
-    """One TOML table, with the file and key path for error messages."""
+    """One TOML table, with the file and key path for error messages.
+
+    Every name the parser asks for is recorded, present or not, so that once a file is parsed whatever
+    else it holds is known to be unknown: a misspelt key is refused, never silently ignored.
+    """
 
     def __init__(self, file: str, path: str, data: Mapping[str, Any]) -> None:
-        self.file, self.path, self.data = file, path, data
+        self.file, self.path, self._data = file, path, data
+        self._asked: set[str] = set()
+        self._children: list[_Table] = []
 
     def key(self, name: str) -> str:
         return f"{self.path}.{name}" if self.path else name
@@ -200,12 +228,20 @@ class _Table:
     def fail(self, name: str, problem: str) -> ConfigError:
         return ConfigError(self.file, self.key(name), problem)
 
+    def has(self, name: str) -> bool:
+        self._asked.add(name)
+        return name in self._data
+
+    def raw(self, name: str, default: object = None) -> Any:
+        self._asked.add(name)
+        return self._data.get(name, default)
+
     def get(self, name: str, kind: type[T], default: T | None = None) -> T:
-        if name not in self.data:
+        if not self.has(name):
             if default is None:
                 raise self.fail(name, "is missing")
             return default
-        value = self.data[name]
+        value = self._data[name]
         if (kind is int and isinstance(value, bool)) or not isinstance(value, kind):
             raise self.fail(name, f"should be {kind.__name__}, not {type(value).__name__} {value!r}")
         return value
@@ -215,7 +251,7 @@ class _Table:
 
     def texts(self, name: str) -> tuple[str, ...]:
         """A title or a list of titles."""
-        value = self.data.get(name)
+        value = self.raw(name)
         if isinstance(value, str):
             value = [value]
         if (
@@ -226,17 +262,42 @@ class _Table:
             raise self.fail(name, "should be a non-empty text or list of texts")
         return tuple(v.strip() for v in value)
 
+    def seconds(self, name: str, default: float, *, zero: bool = False) -> float:
+        """A number of seconds (or hours), above 0, or 0 and above when `zero` is allowed."""
+        value = self.raw(name, default)
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or value < 0
+            or (value == 0 and not zero)
+        ):
+            raise self.fail(name, f"{value!r} should be a number {'0 or more' if zero else 'above 0'}")
+        return float(value)
+
+    def resolved(self, name: str, base: Path, default: str = "") -> Path | None:
+        """A file or folder: relative to `base` (the configuration's folder); None when empty."""
+        text = self.text(name, default).strip()
+        return (base / text) if text else None
+
     def table(self, name: str) -> _Table:
-        return _Table(self.file, self.key(name), self.get(name, dict))
+        child = _Table(self.file, self.key(name), self.get(name, dict))
+        self._children.append(child)
+        return child
+
+    def optional_table(self, name: str) -> _Table:
+        """The table, or an empty one standing for it: every key of it takes its default."""
+        return self.table(name) if self.has(name) else _Table(self.file, self.key(name), {})
 
     def tables(self, name: str) -> list[_Table]:
         items = self.get(name, list)
         if not items or not all(isinstance(item, dict) for item in items):
             raise self.fail(name, "should be one or more [[" + self.key(name) + "]] tables")
-        return [_Table(self.file, f"{self.key(name)}[{i}]", item) for i, item in enumerate(items)]
+        children = [_Table(self.file, f"{self.key(name)}[{i}]", item) for i, item in enumerate(items)]
+        self._children.extend(children)
+        return children
 
     def decimal(self, name: str) -> Decimal:
-        value = self.data.get(name)
+        value = self.raw(name)
         if isinstance(value, bool) or not isinstance(value, int | float | str):
             raise self.fail(name, "should be a number")
         try:
@@ -245,41 +306,80 @@ class _Table:
         except InvalidOperation:
             raise self.fail(name, f"{value!r} is not a number") from None
 
+    def refuse_unknown(self) -> None:
+        """Refuse the first key or section nobody asked for, naming the nearest known one."""
+        for name, value in self._data.items():
+            if name not in self._asked:
+                what = (
+                    "section"
+                    if isinstance(value, dict)
+                    or (isinstance(value, list) and value and all(isinstance(v, dict) for v in value))
+                    else "key"
+                )
+                raise self.fail(name, f"unknown {what}{_nearest(name, self._asked)}")
+        for child in self._children:
+            child.refuse_unknown()
 
-def parse_config(texts: Mapping[str, str]) -> Config:
-    """Check every file of CONFIG_FILES and build the Config, or raise ConfigError."""
+
+def _nearest(name: str, known: set[str]) -> str:
+    by_folded = {k.casefold(): k for k in known}
+    close = difflib.get_close_matches(name.casefold(), list(by_folded), n=1, cutoff=0.6)
+    return f"; did you mean {by_folded[close[0]]}?" if close else f"; known: {', '.join(sorted(known))}"
+
+
+def parse_config(
+    texts: Mapping[str, str], *, base: Path = Path(), environ: Mapping[str, str] | None = None
+) -> Config:
+    """Check every file of CONFIG_FILES and build the Config, or raise ConfigError. Relative paths are
+    resolved against `base`; `environ` gives the endpoints' overrides and the LINE token."""
+    environ = environ or {}
     files = {name: _load(name, texts) for name in CONFIG_FILES}
-    form = files["form.toml"]
-    schedule = files["schedule.toml"]
-    return Config(
-        province=_parse_province(files["province.toml"]),
-        google=_parse_google(files["province.toml"]),
-        brief=_parse_brief(files["province.toml"]),
-        line=_parse_line(files["province.toml"]),
+    province, form, schedule = files["province.toml"], files["form.toml"], files["schedule.toml"]
+    config = Config(
+        province=_parse_province(province, base),
+        google=_parse_google(province, base, environ),
+        brief=_parse_brief(province, base),
+        line=_parse_line(province, environ),
         form=_parse_form(form),
         checks=_parse_checks(form.table("checks")),
         rubrics=_parse_rubrics(files["rubric.toml"]),
         deadlines=_parse_deadlines(schedule.table("deadlines")),
         timezone=_parse_timezone(schedule),
         jobs=_parse_jobs(schedule),
-        service=_parse_service(schedule),
+        service=_parse_service(schedule, base),
     )
+    for table in files.values():
+        table.refuse_unknown()
+    return config
 
 
 def _load(name: str, texts: Mapping[str, str]) -> _Table:
     if name not in texts:
         raise ConfigError(name, "(file)", "is missing")
     try:
-        return _Table(name, "", tomllib.loads(texts[name]))
+        # A byte-order mark (Windows Notepad saves one) is not part of the text.
+        return _Table(name, "", tomllib.loads(texts[name].removeprefix("\ufeff")))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(name, "(syntax)", str(exc)) from exc
 
 
-def _parse_province(doc: _Table) -> Province:
+def spreadsheet_key(text: str) -> str:
+    """A spreadsheet's key, from the key itself or from its URL as a browser shows it."""
+    text = text.strip()
+    found = _SPREADSHEET_URL.search(text)
+    key = found[1] if found else text
+    if not _SPREADSHEET_KEY.match(key):
+        raise ValueError(
+            f"{text!r} is not a spreadsheet key or URL: the key is the part of the URL between /d/ and /edit"
+        )
+    return key
+
+
+def _parse_province(doc: _Table, base: Path) -> Province:
     province = doc.table("province")
     coordinators = tuple(
         Coordinator(c.text("name"), c.text("position", ""), c.text("phone", ""))
-        for c in (doc.tables("coordinators") if "coordinators" in doc.data else [])
+        for c in (doc.tables("coordinators") if doc.has("coordinators") else [])
     )
     return Province(
         code=province.text("code"),
@@ -289,48 +389,57 @@ def _parse_province(doc: _Table) -> Province:
         slogan=province.text("slogan", ""),
         mission=province.text("mission"),
         form_url=province.text("form_url", ""),
-        workbook=province.text("workbook", ""),
+        workbook=province.resolved("workbook", base),
         coordinators=coordinators,
         districts=_parse_districts(doc),
     )
 
 
-def _parse_google(doc: _Table) -> Google:
-    google = doc.table("google") if "google" in doc.data else _Table(doc.file, "google", {})
-    seconds = {}
-    for name, default in (("timeout_seconds", 30), ("retry_for_seconds", 180)):
-        value = google.data.get(name, default)
-        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-            raise google.fail(name, f"{value!r} should be a number of seconds above 0")
-        seconds[name] = float(value)
+def _parse_google(doc: _Table, base: Path, environ: Mapping[str, str]) -> Google:
+    google = doc.optional_table("google")
+    key = google.text("spreadsheet_key", "").strip()
+    try:
+        key = spreadsheet_key(key) if key else ""
+    except ValueError as exc:
+        raise google.fail("spreadsheet_key", str(exc)) from None
     return Google(
-        spreadsheet_key=google.text("spreadsheet_key", "").strip(),
-        credentials_file=google.text("credentials_file", "").strip(),
-        endpoint=google.text("endpoint", "").strip().rstrip("/"),
-        timeout_seconds=seconds["timeout_seconds"],
-        retry_for_seconds=seconds["retry_for_seconds"],
+        spreadsheet_key=key or None,
+        credentials_file=google.resolved("credentials_file", base),
+        endpoint=_endpoint(
+            google.text("endpoint", ""), environ.get(SHEETS_ENDPOINT_ENV), DEFAULT_SHEETS_ENDPOINT
+        ),
+        timeout_seconds=google.seconds("timeout_seconds", 30),
+        retry_for_seconds=google.seconds("retry_for_seconds", 180),
     )
 
 
-def _parse_brief(doc: _Table) -> BriefSettings:
-    brief = doc.table("brief") if "brief" in doc.data else _Table(doc.file, "brief", {})
-    timeout = brief.data.get("timeout_seconds", 60)
-    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
-        raise brief.fail("timeout_seconds", f"{timeout!r} should be a number of seconds above 0")
+def _endpoint(configured: str, from_environment: str | None, default: str) -> str:
+    """The configuration's endpoint, else the environment's, else the service's own."""
+    chosen = configured.strip() or (from_environment or "").strip()
+    return chosen.rstrip("/") or default
+
+
+def _parse_brief(doc: _Table, base: Path) -> BriefSettings:
+    brief = doc.optional_table("brief")
     return BriefSettings(
-        output=brief.text("output", "briefs"),
-        templates=brief.text("templates", ""),
+        output=brief.resolved("output", base, "briefs") or base,
+        templates=brief.resolved("templates", base),
         thai_numerals=brief.get("thai_numerals", bool, True),
-        timeout_seconds=float(timeout),
+        timeout_seconds=brief.seconds("timeout_seconds", 60),
     )
 
 
-def _parse_line(doc: _Table) -> Line:
-    line = doc.table("line") if "line" in doc.data else _Table(doc.file, "line", {})
+def _parse_line(doc: _Table, environ: Mapping[str, str]) -> Line:
+    line = doc.optional_table("line")
     group_id = line.text("group_id", "").strip()
     if group_id and not _LINE_GROUP_ID.match(group_id):
         raise line.fail("group_id", "should be a LINE group ID: C followed by 32 hexadecimal digits")
-    return Line(group_id, line.text("endpoint", "").strip().rstrip("/"))
+    token = (environ.get(LINE_TOKEN_ENV) or "").strip()
+    if token and not _LINE_TOKEN.match(token):
+        # The token itself is never repeated in a message.
+        raise ConfigError(LINE_TOKEN_ENV, "(environment)", "is not a channel access token")
+    endpoint = _endpoint(line.text("endpoint", ""), environ.get(LINE_ENDPOINT_ENV), DEFAULT_LINE_ENDPOINT)
+    return Line(group_id or None, endpoint, token or None)
 
 
 def _parse_districts(doc: _Table) -> tuple[District, ...]:
@@ -461,33 +570,29 @@ def _parse_timezone(doc: _Table) -> str:
 
 
 def _parse_jobs(doc: _Table) -> tuple[ScheduledJob, ...]:
-    if "jobs" not in doc.data:
+    if not doc.has("jobs"):
         return ()
     jobs: list[ScheduledJob] = []
     for table in doc.tables("jobs"):
         name = table.text("name")
         if any(job.name == name for job in jobs):
             raise table.fail("name", f"{name!r} is used by two jobs")
-        action = table.text("action", "sync")
-        if action not in JOB_ACTIONS:
-            raise table.fail("action", f"{action!r} should be one of {', '.join(JOB_ACTIONS)}")
+        action = table.text("action", Action.SYNC)
+        if action not in tuple(Action):
+            raise table.fail("action", f"{action!r} should be one of {', '.join(Action)}")
         jobs.append(
-            ScheduledJob(name, table.text("cron"), table.get("brief", bool, False), table.path, action)
+            ScheduledJob(
+                name, table.text("cron"), table.get("brief", bool, False), table.path, Action(action)
+            )
         )
     return tuple(jobs)
 
 
-def _parse_service(doc: _Table) -> Service:
-    service = doc.table("service") if "service" in doc.data else _Table(doc.file, "service", {})
-    numbers = {}
-    for name, default in (("lock_wait_seconds", 600), ("catch_up_hours", 6)):
-        value = service.data.get(name, default)
-        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-            raise service.fail(name, f"{value!r} should be a number, 0 or more")
-        numbers[name] = float(value)
+def _parse_service(doc: _Table, base: Path) -> Service:
+    service = doc.optional_table("service")
     return Service(
-        state_dir=service.text("state_dir", "state"),
-        lock_wait_seconds=numbers["lock_wait_seconds"],
-        catch_up_hours=numbers["catch_up_hours"],
-        log_file=service.text("log_file", ""),
+        state_dir=service.resolved("state_dir", base, "state") or base,
+        lock_wait_seconds=service.seconds("lock_wait_seconds", 600, zero=True),
+        catch_up_hours=service.seconds("catch_up_hours", 6, zero=True),
+        log_file=service.resolved("log_file", base),
     )

@@ -1,7 +1,8 @@
-"""One run at a time: a lock shared by the scheduler and the command line.
+"""One run at a time on a spreadsheet: a lock shared by the scheduler and the command line.
 
-``fcntl.flock`` on a file in the state folder: the kernel releases it when the holder exits or is
-killed, so a lock left by a dead process is simply free. The file says who holds it and since when.
+``fcntl.flock`` on a file beside the workbook, or in the state folder for a Google Sheet (``app.py``):
+the kernel releases it when the holder exits or is killed, so a lock left by a dead process is simply
+free. The file says who holds it and since when.
 """
 
 from __future__ import annotations
@@ -16,8 +17,6 @@ from datetime import datetime
 from pathlib import Path
 
 from otop_sync.errors import OtopSyncError
-
-LOCK_FILE = "otop-sync.lock"
 
 
 class BusyError(OtopSyncError):

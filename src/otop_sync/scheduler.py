@@ -15,21 +15,17 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 from types import FrameType
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 
-from otop_sync.config import Config, ScheduledJob
+from otop_sync.app import App, Target
+from otop_sync.config import Action, Config, ScheduledJob
 from otop_sync.errors import ConfigError, OtopSyncError
-from otop_sync.outcome import Outcome
 from otop_sync.periods import format_be_datetime
-from otop_sync.runlock import LOCK_FILE, run_lock
-from otop_sync.runs import RunBook, RunRecord, summary_line
-from otop_sync.sources.contract import Source
-from otop_sync.sync import sync
+from otop_sync.runs import RunBook, RunRecord
 
 STARTED = "_scheduler"
 log = logging.getLogger("otop_sync")
@@ -116,25 +112,12 @@ def health(
 
 
 class Runner:
-    """Runs one job: lock, sync, brief, one log line, and the record of the outcome."""
+    """Runs one job through the app (lock, sync, brief or message), logs one line and records it."""
 
-    def __init__(
-        self,
-        config: Config,
-        *,
-        make_source: Callable[[], Source],
-        clock: Callable[[], datetime],
-        state_dir: Path,
-        render_brief: Callable[..., object] | None = None,
-        notify: Callable[[str, Outcome], str] | None = None,
-    ) -> None:
-        self.config = config
-        self.make_source = make_source
-        self.clock = clock
-        self.book = RunBook(state_dir)
-        self.lock_path = state_dir / LOCK_FILE
-        self.render_brief = render_brief
-        self.notify = notify
+    def __init__(self, app: App, *, make_target: Callable[[], Target]) -> None:
+        self.app = app
+        self.make_target = make_target  # a fresh source for every run: nothing is carried between runs
+        self.book = app.book
         self.stop = threading.Event()
         self.idle = threading.Event()
         self.idle.set()
@@ -143,34 +126,30 @@ class Runner:
         self.idle.clear()
         started = time.monotonic()
         try:
-            line = self._run(job, started)
+            line = self._run(job)
         except Exception as exc:  # a failed run is logged and recorded; the scheduler goes on
             reason = str(exc) if isinstance(exc, OtopSyncError) else f"{type(exc).__name__}: {exc}"
             log.error("%s: failed after %.1f s: %s", job.name, time.monotonic() - started, reason)
-            self.book.record(RunRecord(job.name, self.clock(), False, reason))
+            self.app.record(job.name, False, reason)
             return False
         else:
             log.info("%s: ok: %s", job.name, line)
-            self.book.record(RunRecord(job.name, self.clock(), True, line))
+            self.app.record(job.name, True, line)
             return True
         finally:
             self.idle.set()
 
-    def _run(self, job: ScheduledJob, started: float) -> str:
-        wait = self.config.service.lock_wait_seconds
-        with run_lock(self.lock_path, wait_seconds=wait, who=f"scheduled {job.name}", now=self.clock):
-            source = self.make_source()
-            now = self.clock()
-            if job.action != "sync":
-                # Reminders and announcements read the spreadsheet and write nothing to it.
-                outcome = sync(source, config=self.config, as_of=now, computed_at=now, dry_run=True)
-                return self.notify(job.action, outcome) if self.notify else "no LINE client: nothing sent"
-            outcome = sync(
-                source, config=self.config, as_of=now, computed_at=now, before_write=self._not_stopping
-            )
-            if job.brief and self.render_brief is not None:
-                self.render_brief(outcome, self.config)
-        return summary_line(outcome, seconds=time.monotonic() - started, api_calls=source.api_calls)
+    def _run(self, job: ScheduledJob) -> str:
+        result = self.app.run(
+            job.action,
+            self.make_target(),
+            who=f"scheduled {job.name}",
+            brief=job.brief,
+            before_write=self._not_stopping,
+        )
+        if result.brief_error is not None:
+            raise result.brief_error
+        return f"{result.delivery} ({result.summary})" if job.action is not Action.SYNC else result.summary
 
     def _not_stopping(self) -> None:
         if self.stop.is_set():

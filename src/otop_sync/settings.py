@@ -14,8 +14,6 @@ from otop_sync.config import CONFIG_FILES, Config, parse_config
 from otop_sync.errors import ConfigError
 
 CONFIG_ENV = "OTOP_SYNC_CONFIG"
-SHEETS_ENDPOINT_ENV = "OTOP_SYNC_SHEETS_ENDPOINT"
-DEFAULT_SHEETS_ENDPOINT = "https://sheets.googleapis.com"
 
 _PACKAGE = Path(__file__).resolve().parent
 _CHECKOUT = _PACKAGE.parent.parent
@@ -36,7 +34,20 @@ def config_dir(explicit: str | None, environ: Mapping[str, str] | None = None) -
     return Path(chosen) if chosen else shipped_dir("config")
 
 
-def load_config(directory: Path) -> Config:
+def is_shipped(directory: Path) -> bool:
+    """Whether `directory` is the example configuration shipped with otop_sync (Nong Khai's)."""
+    return directory.resolve() == shipped_dir("config").resolve()
+
+
+def load_config(directory: Path, environ: Mapping[str, str] | None = None) -> Config:
+    """The configuration of `directory` with the environment merged in, read once.
+
+    Relative paths in it are relative to `directory`, so that the service and an operator's manual run
+    from another folder use the same state, lock and workbook. The shipped example lives inside the
+    installed package, so its relative paths are relative to the current folder instead: a try-out
+    writes where it is run.
+    """
+    environ = os.environ if environ is None else environ
     if not directory.is_dir():
         raise ConfigError(str(directory), "(folder)", "is not a folder")
     texts: dict[str, str] = {}
@@ -48,31 +59,9 @@ def load_config(directory: Path) -> Config:
             raise ConfigError(str(path), "(file)", "is missing") from None
         except (OSError, UnicodeDecodeError) as exc:
             raise ConfigError(str(path), "(file)", f"cannot be read: {exc}") from exc
+    base = Path.cwd() if is_shipped(directory) else directory.resolve()
     try:
-        return parse_config(texts)
+        return parse_config(texts, base=base, environ=environ)
     except ConfigError as exc:
-        raise ConfigError(str(directory / exc.file), exc.key, exc.problem) from exc
-
-
-def sheets_endpoint(config: Config, environ: Mapping[str, str] | None = None) -> str:
-    """The configuration's endpoint, else $OTOP_SYNC_SHEETS_ENDPOINT, else Google's."""
-    environ = os.environ if environ is None else environ
-    chosen = config.google.endpoint or environ.get(SHEETS_ENDPOINT_ENV, "").strip()
-    return chosen.rstrip("/") or DEFAULT_SHEETS_ENDPOINT
-
-
-LINE_TOKEN_ENV = "LINE_CHANNEL_ACCESS_TOKEN"
-LINE_ENDPOINT_ENV = "OTOP_SYNC_LINE_ENDPOINT"
-DEFAULT_LINE_ENDPOINT = "https://api.line.me"
-
-
-def line_token(environ: Mapping[str, str] | None = None) -> str | None:
-    """The channel access token, from the environment only (never from a file of the project)."""
-    environ = os.environ if environ is None else environ
-    return environ.get(LINE_TOKEN_ENV, "").strip() or None
-
-
-def line_endpoint(config: Config, environ: Mapping[str, str] | None = None) -> str:
-    environ = os.environ if environ is None else environ
-    chosen = config.line.endpoint or environ.get(LINE_ENDPOINT_ENV, "").strip()
-    return chosen.rstrip("/") or DEFAULT_LINE_ENDPOINT
+        where = exc.file if exc.key == "(environment)" else str(directory / exc.file)
+        raise ConfigError(where, exc.key, exc.problem) from exc

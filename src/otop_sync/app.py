@@ -1,0 +1,272 @@
+"""One place that wires a run: which spreadsheet, the lock, the clock read once, the sync, the brief, and
+the messages. The command line and the scheduler both call it, so the sequence exists once.
+
+Never acts on the wrong data: with no spreadsheet and no workbook configured, the demo is used only by
+commands a person runs and reads (``run``, ``brief``, ``check``), and they say so; the unattended ones
+(``schedule``, ``remind``, ``announce``) refuse, naming the setting to fill.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from otop_sync.config import Action, Config
+from otop_sync.demo import DEMO_AS_OF, demo_tabs
+from otop_sync.errors import BriefError, UsageError
+from otop_sync.messages import Message, announcement, reminder
+from otop_sync.outcome import Outcome
+from otop_sync.periods import Quarter
+from otop_sync.runlock import run_lock
+from otop_sync.runs import RunBook, RunRecord, summary_line
+from otop_sync.settings import shipped_dir
+from otop_sync.sources.contract import Source
+from otop_sync.sources.memory import MemorySource
+from otop_sync.sources.workbook import WorkbookSource, write_new_workbook
+from otop_sync.sync import sync
+
+if TYPE_CHECKING:
+    from otop_sync.brief import BriefFiles
+
+DEMO_WORKBOOK = Path("otop-sync-demo.xlsx")
+log = logging.getLogger("otop_sync")
+
+
+@dataclass(frozen=True)
+class Target:
+    """The spreadsheet a run works on, the lock that makes runs on it take turns, and what it is called."""
+
+    source: Source
+    lock: Path
+    name: str
+    demo: bool = False
+
+
+class Delivery(Protocol):
+    @property
+    def sent(self) -> bool: ...
+
+    @property
+    def reason(self) -> str:
+        """What became of the message, in one line."""
+        ...
+
+
+class Channel(Protocol):
+    """Where messages go (the LINE group today): one method, so that another channel is one new module."""
+
+    def push(self, message: Message) -> Delivery: ...
+
+
+@dataclass(frozen=True)
+class Result:
+    """What a run did, for the command line to print and the scheduler to log."""
+
+    outcome: Outcome
+    summary: str  # one line: counts, grades changed, seconds, API calls
+    brief: BriefFiles | None = None
+    brief_error: BriefError | None = None
+    message: Message | None = None
+    delivery: str = ""  # what became of the message, in one line
+
+
+class App:
+    def __init__(
+        self,
+        config: Config,
+        *,
+        clock: Callable[[], datetime],
+        channel: Callable[[], Channel | None] | None = None,
+    ) -> None:
+        self.config = config
+        self.clock = clock
+        self._channel = channel or self._line_channel
+        self.book = RunBook(config.service.state_dir)
+
+    # Which spreadsheet -----------------------------------------------------------------------------
+
+    def target(
+        self,
+        *,
+        command: str,
+        workbook: Path | None = None,
+        spreadsheet: str | None = None,
+        unattended: bool = False,
+        writes: bool = True,
+    ) -> Target:
+        """The spreadsheet named on the command line, else the configured one, else the demo, for a
+        person's command only (`command` names the refusal). The demo workbook is written in the current
+        folder on first use by a run that `writes`; a run that writes nothing grades it in memory."""
+        google = self.config.google
+        key = spreadsheet or (None if workbook else google.spreadsheet_key)
+        if key:
+            return Target(self._google(key), self._lock_for(f"spreadsheet {key}"), f"spreadsheet {key}")
+        path = workbook or self.config.province.workbook
+        if path is not None:
+            return Target(WorkbookSource(path), _beside(path), str(path))
+        if unattended:
+            raise UsageError(
+                f"`otop-sync {command}` does not run on the demo workbook, since it acts unattended or "
+                "messages real people: set [google] spreadsheet_key (or [province] workbook) in "
+                "province.toml, or pass --spreadsheet KEY or --workbook PATH"
+            )
+        if not DEMO_WORKBOOK.exists() and not writes:
+            source: Source = MemorySource({tab.title: tab.rows for tab in demo_tabs()})
+            return Target(source, _beside(DEMO_WORKBOOK), "the demo, in memory", demo=True)
+        if not DEMO_WORKBOOK.exists():
+            write_new_workbook(DEMO_WORKBOOK, demo_tabs())
+            log.info("wrote the demo workbook %s", DEMO_WORKBOOK)
+        return Target(
+            WorkbookSource(DEMO_WORKBOOK),
+            _beside(DEMO_WORKBOOK),
+            f"the demo workbook {DEMO_WORKBOOK}",
+            demo=True,
+        )
+
+    def _google(self, key: str) -> Source:
+        # Imported here: the workbook path needs neither gspread nor google-auth.
+        from otop_sync.sources.google import GoogleSheetsSource, RetryPolicy, load_credentials
+
+        google = self.config.google
+        return GoogleSheetsSource(
+            key,
+            credentials=load_credentials(str(google.credentials_file) if google.credentials_file else None),
+            endpoint=google.endpoint,
+            timeout_seconds=google.timeout_seconds,
+            retry=RetryPolicy(deadline_seconds=google.retry_for_seconds),
+            timezone=self.config.timezone,
+        )
+
+    def _lock_for(self, what: str) -> Path:
+        digest = hashlib.sha256(what.encode()).hexdigest()[:16]
+        return self.config.service.state_dir / f"otop-sync-{digest}.lock"
+
+    # Running -----------------------------------------------------------------------------------------
+
+    def run(
+        self,
+        action: Action,
+        target: Target,
+        *,
+        who: str,
+        as_of: datetime | None = None,
+        quarter: Quarter | None = None,
+        regrade: bool = False,
+        write: bool = True,
+        brief: bool = False,
+        send: bool = True,
+        before_write: Callable[[], None] | None = None,
+    ) -> Result:
+        """One run, start to end, under the target's lock when it changes anything: read and grade; then
+        for a sync, write the tabs (`write`) and the brief (`brief`); for a message, build it and send it
+        (`send`). The clock is read once; a demo without --as-of is graded as of its own morning."""
+        started = time.monotonic()
+        now = self.clock()
+        if target.demo and as_of is None:
+            log.info("grading the demo as of %s (use --as-of to change)", DEMO_AS_OF.isoformat())
+        as_of = as_of or (DEMO_AS_OF if target.demo else now)
+        sending = action is not Action.SYNC and send
+        changes = (action is Action.SYNC and (write or brief)) or sending
+        if target.demo and changes:
+            log.info("no spreadsheet or workbook is configured: using %s", target.name)
+        with self._lock(target, who) if changes else nullcontext():
+            outcome = sync(
+                target.source,
+                config=self.config,
+                as_of=as_of,
+                computed_at=now,
+                quarter=quarter,
+                regrade=regrade,
+                dry_run=not (action is Action.SYNC and write),
+                before_write=before_write,
+            )
+            files, failure, message, delivery = None, None, None, ""
+            if action is Action.SYNC and brief:
+                files, failure = self._brief(outcome)
+            elif action is not Action.SYNC:
+                message, delivery = self._message(action, outcome, send=sending)
+        summary = summary_line(outcome, seconds=time.monotonic() - started, api_calls=target.source.api_calls)
+        return Result(outcome, summary, files, failure, message, delivery)
+
+    @contextmanager
+    def _lock(self, target: Target, who: str) -> Iterator[None]:
+        with run_lock(
+            target.lock, wait_seconds=self.config.service.lock_wait_seconds, who=who, now=self.clock
+        ):
+            yield
+
+    def record(self, job: str, ok: bool, summary: str) -> None:
+        self.book.record(RunRecord(job, self.clock(), ok, summary))
+
+    def _brief(self, outcome: Outcome) -> tuple[BriefFiles | None, BriefError | None]:
+        """The brief, or why not: the tabs are written already, and the previous brief stays."""
+        from otop_sync.brief import write_brief
+
+        settings = self.config.brief
+        try:
+            return (
+                write_brief(
+                    outcome,
+                    self.config,
+                    output=settings.output,
+                    folders=[f for f in (settings.templates, shipped_dir("templates")) if f],
+                    thai_numerals=settings.thai_numerals,
+                    timeout_seconds=settings.timeout_seconds,
+                ),
+                None,
+            )
+        except BriefError as exc:
+            return None, exc
+
+    def render_brief(self, outcome: Outcome) -> BriefFiles:
+        files, failure = self._brief(outcome)
+        if failure is not None:
+            raise failure
+        assert files is not None
+        return files
+
+    # Messages ----------------------------------------------------------------------------------------
+
+    def _message(self, action: Action, outcome: Outcome, *, send: bool) -> tuple[Message | None, str]:
+        if action is Action.REMIND:
+            message = reminder(outcome, self.config)
+            nothing = "nothing to send: every district has reported for this round"
+        else:
+            key = self.config.google.spreadsheet_key
+            url = f"https://docs.google.com/spreadsheets/d/{key}/edit" if key else ""
+            message = announcement(outcome, self.config, spreadsheet_url=url)
+            nothing = "nothing to send: no round of this quarter has closed yet"
+        if message is None:
+            return None, nothing
+        if not send:
+            return message, "dry run: nothing was sent"
+        channel = self._channel()
+        if channel is None:
+            return message, "LINE_CHANNEL_ACCESS_TOKEN or [line] group_id is not set: nothing was sent"
+        return message, channel.push(message).reason
+
+    def _line_channel(self) -> Channel | None:
+        line = self.config.line
+        if not line.token or not line.group_id:
+            return None
+        from otop_sync.line import LineClient
+
+        return LineClient(
+            token=line.token,
+            group_id=line.group_id,
+            state_dir=self.config.service.state_dir,
+            endpoint=line.endpoint,
+            clock=self.clock,
+        )
+
+
+def _beside(workbook: Path) -> Path:
+    """The lock of a workbook, beside it: every run on that file takes turns, wherever it starts."""
+    return workbook.with_name(f".{workbook.name}.otop-sync-lock")

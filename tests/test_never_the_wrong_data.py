@@ -1,0 +1,198 @@
+"""SPEC.md, "Configuration is strict, and the demo is never mistaken for a province": typed settings read
+once, a misspelt key refused with the nearest known one, no unattended demo, one lock per spreadsheet or
+workbook wherever a run starts."""
+
+from __future__ import annotations
+
+import ast
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from otop_sync.cli import main
+from otop_sync.demo import demo_tabs
+from otop_sync.errors import ConfigError
+from otop_sync.settings import load_config, shipped_dir
+from otop_sync.sources.workbook import write_new_workbook
+
+KEY = "1AbCdEfGhIjKlMnOpQrStUvWxYz0123456789"
+
+
+@pytest.fixture
+def province(tmp_path: Path) -> Path:
+    folder = tmp_path / "config"
+    shutil.copytree(shipped_dir("config"), folder)
+    return folder
+
+
+def edit(folder: Path, name: str, old: str, new: str) -> None:
+    path = folder / name
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("file", "old", "new", "message"),
+    [
+        (
+            "province.toml",
+            'spreadsheet_key = ""',
+            'spreadsheet_kee = "abc"',
+            "province.toml: google.spreadsheet_kee: unknown key; did you mean spreadsheet_key?",
+        ),
+        (
+            "province.toml",
+            "[google]",
+            "[Google]",
+            "province.toml: Google: unknown section; did you mean google?",
+        ),
+        (
+            "schedule.toml",
+            "lock_wait_seconds = 600",
+            "lock_wait_second = 600",
+            "schedule.toml: service.lock_wait_second: unknown key; did you mean lock_wait_seconds?",
+        ),
+        (
+            "province.toml",
+            'code = "4302"',
+            'code = "4302"\nalias = ["Tha Bo"]',
+            "province.toml: districts[1].alias: unknown key; did you mean aliases?",
+        ),
+        (
+            "form.toml",
+            "[checks]",
+            "[checks]\nsuspicious = 1",
+            "form.toml: checks.suspicious: unknown key; did you",
+        ),
+    ],
+)
+def test_a_mistyped_key_or_section_is_refused_with_the_nearest_known_one(
+    province: Path, file: str, old: str, new: str, message: str
+) -> None:
+    edit(province, file, old, new)
+    with pytest.raises(
+        ConfigError, match="^configuration .*" + message.replace("?", r"\?").replace("[", r"\[")
+    ):
+        load_config(province)
+
+
+def test_a_file_saved_with_a_byte_order_mark_is_read(province: Path) -> None:
+    for name in ("province.toml", "schedule.toml"):
+        path = province / name
+        path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())  # as Windows Notepad saves it
+    assert load_config(province).province.name == "หนองคาย"
+
+
+def test_paths_are_relative_to_the_configuration_folder_wherever_the_run_starts(
+    province: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    edit(province, "province.toml", 'workbook = ""', 'workbook = "data/otop.xlsx"')
+    monkeypatch.chdir(tmp_path)
+    config = load_config(province)
+    assert config.province.workbook == province.resolve() / "data" / "otop.xlsx"
+    assert config.service.state_dir == province.resolve() / "state"
+    assert config.brief.output == province.resolve() / "briefs"
+
+
+def test_a_spreadsheet_url_is_accepted_wherever_a_key_is(province: Path) -> None:
+    edit(
+        province,
+        "province.toml",
+        'spreadsheet_key = ""',
+        f'spreadsheet_key = "https://docs.google.com/spreadsheets/d/{KEY}/edit#gid=0"',
+    )
+    assert load_config(province).google.spreadsheet_key == KEY
+    edit(province, "province.toml", f"/d/{KEY}/edit#gid=0", "/edit")
+    with pytest.raises(ConfigError, match="is not a spreadsheet key or URL"):
+        load_config(province)
+
+
+def test_the_environment_is_merged_once_and_a_malformed_token_is_refused(province: Path) -> None:
+    config = load_config(
+        province, {"OTOP_SYNC_LINE_ENDPOINT": "http://127.0.0.1:9/", "LINE_CHANNEL_ACCESS_TOKEN": "x" * 30}
+    )
+    assert config.line.endpoint == "http://127.0.0.1:9"
+    assert config.line.token == "x" * 30
+    assert "x" * 30 not in repr(config)
+    with pytest.raises(
+        ConfigError, match="LINE_CHANNEL_ACCESS_TOKEN: \\(environment\\): is not a channel access token"
+    ):
+        load_config(province, {"LINE_CHANNEL_ACCESS_TOKEN": "not a token"})
+
+
+@pytest.mark.parametrize("command", [["remind"], ["announce"], ["remind", "--dry-run"], ["schedule"]])
+def test_unattended_commands_refuse_the_demo_naming_the_setting(
+    command: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("OTOP_SYNC_CONFIG", raising=False)
+    assert main(command) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert f"`otop-sync {command[0]}` does not run on the demo workbook" in err[0]
+    assert "set [google] spreadsheet_key (or [province] workbook) in province.toml" in err[0]
+    assert list(tmp_path.iterdir()) == []  # nothing written, not even the demo
+
+
+def test_run_brief_and_check_use_the_demo_and_say_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("OTOP_SYNC_CONFIG", raising=False)
+    assert main(["check"]) == 0
+    assert "spreadsheet: none configured ([google] spreadsheet_key, [province] workbook): the demo" in (
+        capsys.readouterr().out
+    )
+    assert main(["run", "--dry-run"]) == 0
+    assert not (tmp_path / "otop-sync-demo.xlsx").exists()
+
+
+def test_runs_on_one_workbook_from_five_folders_take_turns(province: Path, tmp_path: Path) -> None:
+    workbook = tmp_path / "shared.xlsx"
+    write_new_workbook(workbook, demo_tabs())
+    folders = [tmp_path / f"from-{i}" for i in range(5)]
+    runs = []
+    for folder in folders:
+        folder.mkdir()
+        # Each its own configuration copy too (its own state folder): only the workbook is shared.
+        config = shutil.copytree(province, folder / "config")
+        command = ["run", "--workbook", str(workbook), "--no-brief", "--config", str(config), "--regrade"]
+        runs.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "otop_sync.cli", *command],
+                cwd=folder,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+        )
+    results = [(run.wait(120), run.stderr.read() if run.stderr else "") for run in runs]
+    for run in runs:
+        if run.stderr:
+            run.stderr.close()
+    succeeded = sum(1 for code, _ in results if code == 0)
+    assert all(code == 0 or "another run holds the lock" in err for code, err in results), results
+    from openpyxl import load_workbook
+
+    log = list(load_workbook(workbook, read_only=True)["บันทึกการประมวลผล"].iter_rows(values_only=True))
+    assert len(log) - 1 == succeeded == 5
+
+
+def test_the_adapters_import_nothing_from_the_use_case() -> None:
+    sources = Path(shipped_dir("config")).parent / "src" / "otop_sync" / "sources"
+    if not sources.is_dir():  # an installed wheel: the package itself
+        import otop_sync.sources
+
+        sources = Path(otop_sync.sources.__file__).parent
+    for module in sources.glob("*.py"):
+        tree = ast.parse(module.read_text(encoding="utf-8"))
+        imported = {
+            node.module
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom) and node.module is not None
+        }
+        assert "otop_sync.sync" not in imported, module.name
+        assert "otop_sync.app" not in imported, module.name
