@@ -101,7 +101,12 @@ growth_pct = { operator = ">", value = "10" }
             'code = "4301"',
             "province.toml: districts[1].code: 4301 is listed",
         ),
-        ("province.toml", '"Tha Bo"', '"เมือง"', "province.toml: districts[1].aliases: 'เมือง' already names"),
+        (
+            "province.toml",
+            '"Tha Bo"',
+            '"เมือง"',
+            "province.toml: districts[1].aliases: 'เมือง' reads as district",
+        ),
         ("province.toml", 'code = "4302"', 'code = "Tha Bo"', "province.toml: districts[1].code"),
         ("form.toml", 'summary = "สรุปผล"', 'summary = "ผลรายไตรมาส"', "form.toml: tabs.summary"),
         ("form.toml", "[columns]", "[columns\n", "form.toml: (syntax)"),

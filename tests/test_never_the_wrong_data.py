@@ -18,6 +18,8 @@ from otop_sync.errors import ConfigError
 from otop_sync.settings import load_config, shipped_dir
 from otop_sync.sources.workbook import write_new_workbook
 
+from .conftest import answer, bkk, district, run, sheet
+
 KEY = "1AbCdEfGhIjKlMnOpQrStUvWxYz0123456789"
 
 
@@ -169,10 +171,10 @@ def test_runs_on_one_workbook_from_five_folders_take_turns(province: Path, tmp_p
                 text=True,
             )
         )
-    results = [(run.wait(120), run.stderr.read() if run.stderr else "") for run in runs]
-    for run in runs:
-        if run.stderr:
-            run.stderr.close()
+    results = [(process.wait(120), process.stderr.read() if process.stderr else "") for process in runs]
+    for process in runs:
+        if process.stderr:
+            process.stderr.close()
     succeeded = sum(1 for code, _ in results if code == 0)
     assert all(code == 0 or "another run holds the lock" in err for code, err in results), results
     from openpyxl import load_workbook
@@ -196,3 +198,24 @@ def test_the_adapters_import_nothing_from_the_use_case() -> None:
         }
         assert "otop_sync.sync" not in imported, module.name
         assert "otop_sync.app" not in imported, module.name
+
+
+@pytest.mark.parametrize(
+    ("typed", "code"),
+    [
+        ("อําเภอโพธ์ิตาก", "4317"),  # nikhahit + sara aa for sara am; the vowel typed after the thanthakhat
+        ("ท่่าบ่อ", "4302"),  # a tone mark typed twice
+        ("อ.ท่าบ่อ", "4302"),
+        ("โพธิ\u200bตาก", "4317"),  # an alias, with a zero-width space
+    ],
+)
+def test_look_alike_spellings_are_graded_under_their_districts(typed: str, code: str) -> None:
+    outcome = run(sheet([answer(bkk(2024, 9, 10, 9), typed, "ก.ย. 2567", 3, 400000)]), bkk(2024, 9, 16, 8))
+    assert outcome.rows.rejected == 0
+    assert district(outcome, code).report is not None
+
+
+def test_an_alias_that_reads_as_another_districts_name_is_refused(province: Path) -> None:
+    edit(province, "province.toml", 'aliases = ["Tha Bo"]', 'aliases = ["Tha Bo", "อ.เมือง"]')
+    with pytest.raises(ConfigError, match=r"districts\[1\]\.aliases: 'อ\.เมือง' reads as district 4301's"):
+        load_config(province)

@@ -7,7 +7,6 @@ a bad cell is data, reported with the row, never the end of a run.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -16,6 +15,7 @@ from typing import TypeVar
 
 from otop_sync.config import District
 from otop_sync.periods import BANGKOK, BE_OFFSET, THAI_MONTHS, THAI_MONTHS_SHORT, Month, Quarter, to_bangkok
+from otop_sync.thai import clean_text, district_key
 
 AnyDate = TypeVar("AnyDate", date, datetime)
 
@@ -37,8 +37,6 @@ class Problem:
     reason: str
 
 
-_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
-_TO_ARABIC = str.maketrans("๐๑๒๓๔๕๖๗๘๙", "0123456789")
 _UNIT_WORDS = ("บาท", "ผลิตภัณฑ์", "รายการ", "ชิ้น", "฿")
 _DECIMAL = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
 _SHEETS_EPOCH = datetime(1899, 12, 30, tzinfo=BANGKOK)
@@ -47,12 +45,6 @@ _FIRST_MONTH_SERIAL = 36526  # 1/1/2000: a smaller number in the month column is
 _TEXT_TIMESTAMP = re.compile(
     r"^(\d{1,2})/(\d{1,2})/(\d{4})(?:[ T,]+(\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?)?$"
 )
-
-
-def clean_text(value: str) -> str:
-    """Trim, fold runs of white space, drop zero-width characters, turn Thai digits into Arabic ones."""
-    text = unicodedata.normalize("NFC", value).translate(_INVISIBLE).translate(_TO_ARABIC)
-    return " ".join(text.split())
 
 
 def display(value: CellValue) -> str:
@@ -236,28 +228,17 @@ def read_period(value: CellValue) -> Month | Quarter | Problem:
 
 
 class DistrictNames:
-    """Recognises a district however an officer wrote it."""
-
-    _PREFIXES = ("อำเภอ", "อ.")
+    """Recognises a district however an officer wrote it (see ``thai.district_key``)."""
 
     def __init__(self, districts: Iterable[District]) -> None:
         self._by_name: dict[str, District] = {}
         for district in districts:
             for spelling in (district.code, district.name, *district.aliases):
-                self._by_name[self._fold(spelling)] = district
-
-    @classmethod
-    def _fold(cls, text: str) -> str:
-        folded = clean_text(text)
-        for prefix in cls._PREFIXES:
-            if folded.startswith(prefix):
-                folded = folded[len(prefix) :]
-                break
-        return "".join(folded.split()).casefold()
+                self._by_name[district_key(spelling)] = district
 
     def read(self, value: CellValue) -> District | Problem:
         if is_blank(value):
             return Problem("ไม่ได้ระบุอำเภอ")
-        if isinstance(value, str) and (district := self._by_name.get(self._fold(value))):
+        if isinstance(value, str) and (district := self._by_name.get(district_key(value))):
             return district
         return Problem(f"ไม่รู้จักอำเภอ {_quoted(value)}")

@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from otop_sync.errors import ConfigError
 from otop_sync.periods import Quarter
+from otop_sync.thai import district_key
 
 CONFIG_FILES = ("province.toml", "form.toml", "rubric.toml", "schedule.toml")
 
@@ -455,15 +456,12 @@ def _parse_districts(doc: _Table) -> tuple[District, ...]:
         if not all(isinstance(a, str) for a in aliases):
             raise table.fail("aliases", "should be a list of texts")
         for spelling in (code, name, *aliases):
-            other = seen.setdefault(_fold(spelling), code)
+            # Compared as the reader compares them: an alias that reads as another district's is refused.
+            other = seen.setdefault(district_key(spelling), code)
             if other != code:
-                raise table.fail("aliases", f"{spelling!r} already names district {other}")
+                raise table.fail("aliases", f"{spelling!r} reads as district {other}'s name or alias")
         districts.append(District(code, name, aliases))
     return tuple(districts)
-
-
-def _fold(text: str) -> str:
-    return "".join(text.split()).casefold()
 
 
 def _parse_form(doc: _Table) -> Form:

@@ -15,7 +15,6 @@ from otop_sync.cells import (
     CellValue,
     DistrictNames,
     Problem,
-    clean_text,
     display,
     is_blank,
     read_count,
@@ -27,6 +26,7 @@ from otop_sync.cells import (
 from otop_sync.config import BASE_FIELDS, FIELDS, REQUIRED_FIELDS, District, Form
 from otop_sync.errors import LayoutError
 from otop_sync.periods import Month, Quarter
+from otop_sync.thai import clean_text
 
 HEADER_ROW = 1
 

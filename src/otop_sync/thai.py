@@ -1,0 +1,49 @@
+"""Thai text as officers type it on phones, cleaned and folded so that look-alike spellings compare equal.
+
+Pure. Thai search engines normalise the same way: "ํา" (nikhahit + sara aa) is "ำ"; an upper or lower
+vowel typed after its tone mark or thanthakhat is put back in front of it ("โพธ์ิตาก" is "โพธิ์ตาก"); a
+mark typed twice counts once ("ท่่าบ่อ" is "ท่าบ่อ"). One function, ``district_key``, is how a district's
+name is compared, by the configuration's check and by the reader alike.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
+_TO_ARABIC = str.maketrans("๐๑๒๓๔๕๖๗๘๙", "0123456789")
+_VOWELS = "\u0e31\u0e34-\u0e3a\u0e47"  # above (ั ิ ี ึ ื ็) and below (ุ ู ฺ) the consonant
+_MARKS = "\u0e48-\u0e4c"  # tone marks ่ ้ ๊ ๋ and the thanthakhat ์
+_SARA_AM = re.compile("\u0e4d([\u0e48-\u0e4b]?)\u0e32")  # nikhahit, perhaps a tone mark, sara aa
+_VOWEL_AFTER_MARK = re.compile(f"([{_MARKS}]+)([{_VOWELS}]+)")
+_TWICE = re.compile(f"([{_VOWELS}{_MARKS}\u0e4d])\\1+")
+_DISTRICT_PREFIXES = ("อำเภอ", "อ.")
+
+
+def normalise(text: str) -> str:
+    """The canonical spelling of Thai text typed in any of the orders phones allow."""
+    text = _SARA_AM.sub("\\1\u0e33", text)
+    text = _TWICE.sub("\\1", text)
+    while True:
+        reordered = _VOWEL_AFTER_MARK.sub("\\2\\1", text)
+        if reordered == text:
+            return text
+        text = reordered
+
+
+def clean_text(value: str) -> str:
+    """Trimmed, runs of white space folded, zero-width characters dropped, Thai digits made Arabic, Thai
+    spelling normalised."""
+    text = unicodedata.normalize("NFC", value).translate(_INVISIBLE).translate(_TO_ARABIC)
+    return " ".join(normalise(text).split())
+
+
+def district_key(text: str) -> str:
+    """How a district's name, alias or code is compared: cleaned, without "อำเภอ"/"อ.", spaces or case."""
+    folded = clean_text(text)
+    for prefix in _DISTRICT_PREFIXES:
+        if folded.startswith(prefix):
+            folded = folded[len(prefix) :]
+            break
+    return "".join(folded.split()).casefold()
