@@ -69,6 +69,13 @@ class FakeLine(BaseAdapter):
             return _answer(request, self.script.pop(0), {"message": "The server is busy"})
         if path == "/v2/bot/message/push":
             return self._push(request, headers, body)
+        if path == "/v2/bot/info":
+            bot = {"userId": "U" + "0" * 32, "basicId": "@otopnk", "displayName": "OTOP หนองคาย"}
+            return _answer(request, 200, {**bot, "chatMode": "bot", "markAsReadMode": "auto"})
+        group = path.removeprefix("/v2/bot/group/").removesuffix("/summary")
+        if group in self.members:
+            return _answer(request, 200, {"groupId": group, "groupName": "นว.พช OTOP นค."})
+        # LINE answers 404 for a group the bot is not in (LINE Developers, "Status codes": 404 Not Found).
         return _answer(request, 404, {"message": "Not found"})
 
     def _push(

@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -330,3 +331,31 @@ def test_a_line_endpoint_that_trickles_ends_within_timeout_and_retry_budget(tmp_
     assert took <= (1 + 2) * 1.1
     assert server.connections >= 2
     assert not (tmp_path / "line-sent.json").exists()
+
+
+def test_check_asks_line_for_the_bot_and_its_group(
+    line_server: FakeLine, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["check"]) == 0
+    out = capsys.readouterr().out
+    assert "LINE: bot 'OTOP หนองคาย' is in the group 'นว.พช OTOP นค.': ok" in out
+    assert [urlsplit(p.url).path for p in line_server.requests] == [
+        "/v2/bot/info",
+        f"/v2/bot/group/{GROUP}/summary",
+    ]
+    assert line_server.violations == []
+
+
+def test_check_says_when_the_bot_is_not_in_the_group_or_the_token_is_refused(
+    line_server: FakeLine, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    line_server.members = set()
+    assert main(["check"]) == 1
+    refused = f"LINE: LINE answered HTTP 404 to /v2/bot/group/{GROUP}/summary (Not found): invite the bot"
+    assert refused in capsys.readouterr().out
+    monkeypatch.setenv("LINE_CHANNEL_ACCESS_TOKEN", "anotherChannelAccessToken0123456789")
+    assert main(["check"]) == 1
+    assert "LINE: LINE refused the channel access token (HTTP 401" in capsys.readouterr().out
+    monkeypatch.delenv("LINE_CHANNEL_ACCESS_TOKEN")
+    assert main(["check"]) == 1
+    assert "LINE: [line] group_id is set but LINE_CHANNEL_ACCESS_TOKEN is not" in capsys.readouterr().out

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from otop_sync import __version__
 from otop_sync.cli import main
 from otop_sync.demo import demo_tabs
 from otop_sync.errors import ConfigError
@@ -219,3 +220,50 @@ def test_an_alias_that_reads_as_another_districts_name_is_refused(province: Path
     edit(province, "province.toml", 'aliases = ["Tha Bo"]', 'aliases = ["Tha Bo", "อ.เมือง"]')
     with pytest.raises(ConfigError, match=r"districts\[1\]\.aliases: 'อ\.เมือง' reads as district 4301's"):
         load_config(province)
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0
+    assert capsys.readouterr().out.strip() == f"otop-sync {__version__}"
+
+
+def test_check_names_each_problem_in_one_line_and_exits_1(
+    province: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a-file").write_text("not a folder")
+    edit(province, "schedule.toml", 'state_dir = "state"', f'state_dir = "{tmp_path / "a-file" / "state"}"')
+    edit(province, "schedule.toml", 'cron = "0 7,13 1-16 * *"', 'cron = "0 25 1-16 * *"')
+    edit(province, "province.toml", "timeout_seconds = 60", "timeout_seconds = 0.01")
+    edit(province, "province.toml", 'workbook = ""', 'workbook = "otop.xlsx"')
+    write_new_workbook(province / "otop.xlsx", demo_tabs())
+    assert main(["check", "--config", str(province)]) == 1
+    out = capsys.readouterr().out.splitlines()
+    checks = [line for line in out if line.startswith(("schedule:", "LINE:", "brief:", "folders:"))]
+    assert checks[0].startswith(
+        "schedule: configuration schedule.toml: jobs[0].cron: '0 25 1-16 * *' is not a cron line: "
+    )
+    assert checks[1:] == [
+        "LINE: not configured: reminders and announcements are printed, not sent",
+        "brief: the PDF renderer failed: rendering the PDF took longer than 0.01 s ([brief] timeout_seconds)",
+        f"folders: state {tmp_path / 'a-file' / 'state'} cannot be written ({tmp_path / 'a-file'} is not a "
+        "folder this user can write): set [service] state_dir to one it can",
+        f"folders: briefs {province.resolve() / 'briefs'}: writable",
+    ]
+    # A check writes nothing: no folder created, no demo written.
+    assert sorted(tmp_path.iterdir()) == [tmp_path / "a-file", province]
+    assert not (province / "briefs").exists()
+
+
+def test_log_times_are_in_the_configured_zone_with_their_offset() -> None:
+    import logging
+
+    from otop_sync.cli import _ZonedFormatter
+
+    record = logging.LogRecord("otop_sync", logging.INFO, __file__, 1, "sync: ok", None, None)
+    record.created = 1726448400.0  # 2024-09-16 01:00 UTC
+    assert (
+        _ZonedFormatter("Asia/Bangkok").format(record) == "2024-09-16T08:00:00+07:00 otop-sync INFO sync: ok"
+    )

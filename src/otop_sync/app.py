@@ -18,9 +18,17 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from otop_sync.checkup import (
+    Findings,
+    check_folders,
+    check_line,
+    check_renderer,
+    check_schedule,
+    check_source,
+)
 from otop_sync.config import Action, Config
 from otop_sync.demo import DEMO_AS_OF, demo_tabs
-from otop_sync.errors import BriefError, UsageError
+from otop_sync.errors import BriefError, OtopSyncError, UsageError
 from otop_sync.messages import Message, announcement, reminder
 from otop_sync.outcome import Outcome
 from otop_sync.periods import Quarter
@@ -34,8 +42,10 @@ from otop_sync.sync import sync
 
 if TYPE_CHECKING:
     from otop_sync.brief import BriefFiles
+    from otop_sync.line import LineClient
 
 DEMO_WORKBOOK = Path("otop-sync-demo.xlsx")
+NONE_CONFIGURED = "none configured ([google] spreadsheet_key, [province] workbook)"
 log = logging.getLogger("otop_sync")
 
 
@@ -252,7 +262,40 @@ class App:
             return message, "LINE_CHANNEL_ACCESS_TOKEN or [line] group_id is not set: nothing was sent"
         return message, channel.push(message).reason
 
+    def check(self, make_target: Callable[[], Target]) -> Findings:
+        """Everything a run will need, each problem one line with its fix; the target is made here, so
+        that credentials that cannot be used are one of those lines too."""
+        config = self.config
+        findings = Findings(
+            (
+                f"configuration: {len(config.province.districts)} districts of {config.province.name}, "
+                f"{len(config.rubrics)} rubric version(s): ok",
+            ),
+            True,
+        )
+        try:
+            target = make_target()
+            if target.demo:
+                findings += Findings((f"spreadsheet: {NONE_CONFIGURED}: the demo",), True)
+            findings += check_source(target.source, config.form)
+        except OtopSyncError as exc:
+            findings += Findings((f"spreadsheet: {exc}",), False)
+        folders = [
+            ("[service] state_dir", "state", config.service.state_dir),
+            ("[brief] output", "briefs", config.brief.output),
+        ]
+        return (
+            findings
+            + check_schedule(config)
+            + check_line(config, self.line_client)
+            + check_renderer(config)
+            + check_folders(folders)
+        )
+
     def _line_channel(self) -> Channel | None:
+        return self.line_client()
+
+    def line_client(self) -> LineClient | None:
         line = self.config.line
         if not line.token or not line.group_id:
             return None

@@ -281,7 +281,7 @@ def render_pdf(html: str, *, allowed: Iterable[Path], timeout_seconds: float = 6
             )
         except subprocess.TimeoutExpired:
             raise BriefError(
-                f"rendering the PDF took longer than {timeout_seconds:g} s; the previous brief is kept"
+                f"rendering the PDF took longer than {timeout_seconds:g} s ([brief] timeout_seconds)"
             ) from None
         if done.returncode != 0:
             lines = done.stderr.decode(errors="replace").strip().splitlines() or ["no message"]
@@ -341,6 +341,20 @@ def _fetcher(allowed: list[Path]) -> Any:
             raise ValueError(f"otop_sync does not fetch {url}")
 
     return OwnFilesOnly()
+
+
+def check_renderer(*, timeout_seconds: float) -> int:
+    """Render a one-line Thai page as a brief is rendered (the child process, Pango, the Sarabun files,
+    the check that no other font slipped in): its page count, or BriefError saying what to install."""
+    faces = "".join(
+        f'@font-face {{ font-family: "{FONT_FAMILY}"; src: url("{face["url"]}"); '
+        f"font-weight: {face['weight']}; font-style: {face['style']}; }}"
+        for face in font_faces()
+    )
+    style = f'{faces} body {{ font-family: "{FONT_FAMILY}"; }}'
+    page = f'<html lang="th"><style>{style}</style><p>น้ำ ที่ หนึ่ง</p></html>'
+    _, pages = render_pdf(page, allowed=[font_folder()], timeout_seconds=timeout_seconds)
+    return pages
 
 
 def write_brief(

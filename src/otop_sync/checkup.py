@@ -1,18 +1,37 @@
-"""`otop-sync check`: read the spreadsheet once and say, in plain words, what is missing and how to fix it."""
+"""`otop-sync check`: everything a run will need, checked once, each problem one line with its fix.
+
+The spreadsheet (access, tabs, question titles), the schedule's cron lines, the LINE token and the bot's
+place in the group, the PDF renderer and its font, and the folders a run writes to.
+"""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-from otop_sync.config import BASE_FIELDS, REQUIRED_FIELDS, Form
+from otop_sync.config import BASE_FIELDS, REQUIRED_FIELDS, Config, Form
+from otop_sync.errors import OtopSyncError
 from otop_sync.responses import find_columns
 from otop_sync.sources.contract import Source
+
+if TYPE_CHECKING:
+    from otop_sync.line import LineClient
 
 
 @dataclass(frozen=True)
 class Findings:
     lines: tuple[str, ...]
     ok: bool
+
+    def __add__(self, other: Findings) -> Findings:
+        return Findings(self.lines + other.lines, self.ok and other.ok)
+
+
+def _one(line: str, *, ok: bool = True) -> Findings:
+    return Findings((line,), ok)
 
 
 def check_source(source: Source, form: Form) -> Findings:
@@ -41,3 +60,60 @@ def check_source(source: Source, form: Form) -> Findings:
     lines.append(f"responses: {rows} row(s) under the header")
     lines.append("owned tabs: " + ", ".join(form.tabs.owned) + " (created or replaced by `otop-sync run`)")
     return Findings(tuple(lines), ok)
+
+
+def check_schedule(config: Config) -> Findings:
+    from otop_sync.scheduler import plan_jobs
+
+    try:
+        planned = plan_jobs(config)
+    except OtopSyncError as exc:
+        return _one(f"schedule: {exc}", ok=False)
+    return _one(f"schedule: {len(planned)} job(s) in {config.timezone}: ok")
+
+
+def check_line(config: Config, client: Callable[[], LineClient | None]) -> Findings:
+    line = config.line
+    if not line.token and not line.group_id:
+        return _one("LINE: not configured: reminders and announcements are printed, not sent")
+    if not line.token:
+        return _one(
+            "LINE: [line] group_id is set but LINE_CHANNEL_ACCESS_TOKEN is not: set it in the service's "
+            "environment",
+            ok=False,
+        )
+    if not line.group_id:
+        return _one("LINE: LINE_CHANNEL_ACCESS_TOKEN is set but [line] group_id is not", ok=False)
+    line_client = client()
+    assert line_client is not None
+    try:
+        return _one(f"LINE: {line_client.describe()}: ok")
+    except OtopSyncError as exc:
+        return _one(f"LINE: {exc}", ok=False)
+
+
+def check_renderer(config: Config) -> Findings:
+    from otop_sync.brief import check_renderer as render_a_page
+
+    try:
+        render_a_page(timeout_seconds=config.brief.timeout_seconds)
+    except OtopSyncError as exc:
+        return _one(f"brief: the PDF renderer failed: {exc}", ok=False)
+    return _one("brief: the PDF renderer and the Sarabun font: ok")
+
+
+def check_folders(folders: Iterable[tuple[str, str, Path]]) -> Findings:
+    """Each (setting, what it holds, folder): writable, or creatable in the nearest folder that exists.
+    Asked of the system, not tried: a check writes nothing."""
+    findings = Findings((), True)
+    for setting, what, folder in folders:
+        existing = next((f for f in (folder, *folder.parents) if f.exists()), Path("/"))
+        if existing.is_dir() and os.access(existing, os.W_OK | os.X_OK):
+            findings += _one(f"folders: {what} {folder}: writable")
+        else:
+            findings += _one(
+                f"folders: {what} {folder} cannot be written ({existing} is not a folder this user can "
+                f"write): set {setting} to one it can",
+                ok=False,
+            )
+    return findings

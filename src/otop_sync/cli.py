@@ -10,12 +10,13 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
+from otop_sync import __version__
 from otop_sync.app import DEMO_WORKBOOK, App, Target
-from otop_sync.checkup import check_source
 from otop_sync.config import Action, Config, spreadsheet_key
 from otop_sync.demo import DEMO_AS_OF, demo_tabs
-from otop_sync.errors import OtopSyncError, UsageError
+from otop_sync.errors import BriefError, OtopSyncError, UsageError
 from otop_sync.outcome import Outcome, as_json
 from otop_sync.periods import BANGKOK, Quarter, format_be_datetime, to_bangkok
 from otop_sync.runs import RunBook
@@ -52,6 +53,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="otop-sync",
         description="Grade the districts' OTOP mission reports and write the results to the spreadsheet.",
     )
+    parser.add_argument("--version", action="version", version=f"otop-sync {__version__}")
     commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
     sources = argparse.ArgumentParser(add_help=False)
     source = sources.add_mutually_exclusive_group()
@@ -196,7 +198,8 @@ def _run(args: argparse.Namespace) -> int:
     else:
         _print_summary(result.outcome, brief)
     if result.brief_error is not None:
-        raise result.brief_error
+        written = "nothing else was written" if args.dry_run else "the tabs are written"
+        raise BriefError(f"{result.brief_error}; {written}, and the previous brief is kept")
     return 0
 
 
@@ -284,11 +287,21 @@ def _schedule(args: argparse.Namespace) -> int:
     return 0
 
 
+class _ZonedFormatter(logging.Formatter):
+    """Log times in the configuration's time zone, with the offset, like every other time otop_sync
+    shows (the server's own clock is often UTC)."""
+
+    def __init__(self, zone: str) -> None:
+        super().__init__("%(asctime)s otop-sync %(levelname)s %(message)s")
+        self.zone = ZoneInfo(zone)
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        return datetime.fromtimestamp(record.created, self.zone).isoformat(timespec="seconds")
+
+
 def _log_to_file(config: Config) -> None:
     """Timestamps on every line for a long-running service, and the rotating file if configured."""
-    formatter = logging.Formatter(
-        "%(asctime)s otop-sync %(levelname)s %(message)s", datefmt="%Y-%m-%dT%H:%M:%S%z"
-    )
+    formatter = _ZonedFormatter(config.timezone)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # its job bookkeeping is not news
     for handler in logging.getLogger().handlers:
         handler.setFormatter(formatter)
@@ -326,21 +339,8 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    config = load_config(config_dir(args.config))
-    print(
-        f"configuration: {len(config.province.districts)} districts of {config.province.name}, "
-        f"{len(config.rubrics)} rubric version(s): ok"
-    )
-    target = App(config, clock=_now).target(
-        command="check", workbook=args.workbook, spreadsheet=args.spreadsheet, writes=False
-    )
-    if target.demo:
-        print("spreadsheet: none configured ([google] spreadsheet_key, [province] workbook): the demo")
-    try:
-        findings = check_source(target.source, config.form)
-    except OtopSyncError as exc:
-        print(f"spreadsheet: {exc}")
-        return 1
+    app = _app(args)
+    findings = app.check(lambda: _target(app, args, "check", writes=False))
     for line in findings.lines:
         print(line)
     return 0 if findings.ok else 1

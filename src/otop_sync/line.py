@@ -141,6 +141,36 @@ class LineClient:
             log.warning("sent, but cannot record it in %s: %s", self.book.path, exc.strerror or exc)
         return Delivery(True, f"sent ({message.identity})")
 
+    def describe(self) -> str:
+        """The bot and the group it pushes to, asked of LINE (one try each, within the time limits), or
+        LineError saying what to fix: a refused token, or a bot that is not in the group."""
+        with self._wire.budget.lasting(self.timeout_seconds):
+            bot = self._get("/v2/bot/info", "check the channel access token")
+            group = self._get(
+                f"/v2/bot/group/{self.group_id}/summary",
+                f"invite the bot to the group, or check [line] group_id ({self.group_id})",
+            )
+        return f"bot {bot.get('displayName', '?')!r} is in the group {group.get('groupName', '?')!r}"
+
+    def _get(self, path: str, fix: str) -> dict[str, Any]:
+        try:
+            response = self._session.get(f"{self.endpoint}{path}", timeout=self.timeout_seconds)
+        except requests.RequestException as exc:
+            raise LineError(f"cannot reach LINE at {self.endpoint} ({type(exc).__name__})") from None
+        if response.status_code == 401:
+            raise LineError(
+                f"LINE refused the channel access token (HTTP 401: {_message(response)}): issue a new one"
+            )
+        if response.status_code != 200:
+            raise LineError(
+                f"LINE answered HTTP {response.status_code} to {path} ({_message(response)}): {fix}"
+            )
+        try:
+            body = response.json()
+        except ValueError:
+            raise LineError(f"LINE's answer to {path} is not JSON") from None
+        return body if isinstance(body, dict) else {}
+
     def _post(self, body: dict[str, Any], retry_key: str) -> None:
         response = self._session.post(
             f"{self.endpoint}/v2/bot/message/push",
