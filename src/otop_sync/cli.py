@@ -198,8 +198,7 @@ def _run(args: argparse.Namespace) -> int:
     else:
         _print_summary(result.outcome, brief)
     if result.brief_error is not None:
-        written = "nothing else was written" if args.dry_run else "the tabs are written"
-        raise BriefError(f"{result.brief_error}; {written}, and the previous brief is kept")
+        raise BriefError(f"{result.brief_error}; the tabs are written, and the previous brief is kept")
     return 0
 
 
