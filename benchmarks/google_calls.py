@@ -27,7 +27,7 @@ from google.auth.transport.requests import AuthorizedSession, Request
 
 from otop_sync.config import Config, District
 from otop_sync.demo import BASE_HEADER, BASE_YEAR_TAB, RESPONSE_HEADER, RESPONSES_TAB
-from otop_sync.periods import BANGKOK
+from otop_sync.periods import BANGKOK, Quarter
 from otop_sync.responses import Tab
 from otop_sync.settings import load_config, shipped_dir
 from otop_sync.sources.contract import SheetData
@@ -69,22 +69,6 @@ def fake_for(config: Config) -> FakeSheetsAPI:
     return api
 
 
-THAI_MONTHS = (
-    "ต.ค.",
-    "พ.ย.",
-    "ธ.ค.",
-    "ม.ค.",
-    "ก.พ.",
-    "มี.ค.",
-    "เม.ย.",
-    "พ.ค.",
-    "มิ.ย.",
-    "ก.ค.",
-    "ส.ค.",
-    "ก.ย.",
-)
-
-
 def years_of_history(config: Config, fiscal_years: int) -> dict[str, list[list[Any]]]:
     """Every month of `fiscal_years` fiscal years up to FY 2567 reported, and the year before as base."""
     responses: list[list[Any]] = [list(RESPONSE_HEADER)]
@@ -92,18 +76,24 @@ def years_of_history(config: Config, fiscal_years: int) -> dict[str, list[list[A
     first = 2567 - fiscal_years
     for i, district in enumerate(config.province.districts):
         for fiscal_year in range(first, 2568):
-            for m, name in enumerate(THAI_MONTHS):
-                month = (m + 9) % 12 + 1
-                year_be = fiscal_year - (1 if month >= 10 else 0)
-                label = f"{name} {year_be}"
-                base.append([district.name, label, 98000 + i])
-                submitted = datetime(year_be - 543, month, 1 + i % 14, 9)  # noqa: DTZ001
-                if fiscal_year > first and submitted < AS_OF.replace(tzinfo=None):
-                    serial = (submitted - EPOCH).total_seconds() / 86400
-                    products, sales = m % 3 + 1, 100000 * (m % 3 + 1) + 7 * i
-                    responses.append(
-                        [serial, district.name, label, products, sales, "ผู้รายงาน", "0812345678", ""]
-                    )
+            for number in (1, 2, 3, 4):
+                for position, month in enumerate(Quarter(fiscal_year, number).months):
+                    base.append([district.name, month.label, 98000 + i])
+                    submitted = datetime(month.year, month.month, 1 + i % 14, 9)  # noqa: DTZ001
+                    if fiscal_year > first and submitted < AS_OF.replace(tzinfo=None):
+                        serial = (submitted - EPOCH).total_seconds() / 86400
+                        products, sales = position + 1, 100000 * (position + 1) + 7 * i
+                        row = [
+                            serial,
+                            district.name,
+                            month.label,
+                            products,
+                            sales,
+                            "ผู้รายงาน",
+                            "0812345678",
+                            "",
+                        ]
+                        responses.append(row)
     return {RESPONSES_TAB: responses, BASE_YEAR_TAB: base}
 
 

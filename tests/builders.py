@@ -1,4 +1,5 @@
-"""Builders for tests: an app whose state is a temporary folder, and a target over a memory source."""
+"""Builders for tests: an app whose state is a temporary folder, a target over a memory source, and
+edits to a copy of the configuration."""
 
 from __future__ import annotations
 
@@ -18,6 +19,14 @@ def app_in(
     """An app keeping its state (run record, locks, what was sent) in `folder`."""
     config = replace(config, service=replace(config.service, state_dir=folder))
     return App(config, clock=clock, channel=(lambda: channel) if channel is not None else None)
+
+
+def edit(folder: Path, name: str, old: str, new: str) -> None:
+    """Change `old` to `new` in a file of a configuration folder (it must be there, once)."""
+    path = folder / name
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
 
 
 def target_of(source: Source, folder: Path) -> Target:

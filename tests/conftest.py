@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -24,6 +26,12 @@ CONFIG = load_config(shipped_dir("config"))
 @pytest.fixture
 def config() -> Config:
     return CONFIG
+
+
+@pytest.fixture
+def province(tmp_path: Path) -> Path:
+    """A copy of the shipped configuration folder, to edit."""
+    return Path(shutil.copytree(shipped_dir("config"), tmp_path / "config"))
 
 
 def bkk(*parts: int) -> datetime:

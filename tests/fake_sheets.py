@@ -527,8 +527,10 @@ def _response(request: requests.PreparedRequest, status: int, payload: Any) -> r
     return response
 
 
-def service_account_file(folder: Any, email: str = "otop-sync@nongkhai.iam.gserviceaccount.com") -> Any:
-    """A service-account key file with a real RSA key, whose token_uri is the fake's."""
+def service_account_file(
+    folder: Any, email: str = "otop-sync@nongkhai.iam.gserviceaccount.com", *, token_uri: str = TOKEN_URI
+) -> Any:
+    """A service-account key file with a real RSA key, whose token_uri is the fake's (or `token_uri`)."""
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -543,7 +545,7 @@ def service_account_file(folder: Any, email: str = "otop-sync@nongkhai.iam.gserv
         "private_key": pem.decode(),
         "client_email": email,
         "client_id": "1",
-        "token_uri": TOKEN_URI,
+        "token_uri": token_uri,
     }
     path = folder / "service-account.json"
     path.write_text(json.dumps(info), encoding="utf-8")

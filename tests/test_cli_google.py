@@ -20,10 +20,7 @@ def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Fa
     api = FakeSheetsAPI()
     api.add_spreadsheet(KEY, api_tabs(*demo_tabs()))
     with LoopbackServer(api) as loopback:
-        key_file = Path(service_account_file(tmp_path))
-        info = json.loads(key_file.read_text())
-        info["token_uri"] = loopback.url + "/token"
-        key_file.write_text(json.dumps(info))
+        key_file = service_account_file(tmp_path, token_uri=loopback.url + "/token")
         monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(key_file))
         monkeypatch.setenv("OTOP_SYNC_SHEETS_ENDPOINT", loopback.url)
         monkeypatch.chdir(tmp_path)

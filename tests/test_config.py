@@ -1,6 +1,5 @@
 """The configuration: checked once at start-up, errors naming the file and the key."""
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -10,21 +9,8 @@ from otop_sync.errors import ConfigError
 from otop_sync.periods import Quarter
 from otop_sync.settings import config_dir, load_config, shipped_dir
 
+from .builders import edit
 from .conftest import answer, bkk, district, run, sheet
-
-
-@pytest.fixture
-def province(tmp_path: Path) -> Path:
-    folder = tmp_path / "config"
-    shutil.copytree(shipped_dir("config"), folder)
-    return folder
-
-
-def edit(folder: Path, name: str, old: str, new: str) -> None:
-    path = folder / name
-    text = path.read_text(encoding="utf-8")
-    assert old in text
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
 
 
 def test_the_shipped_configuration_is_nong_khai() -> None:

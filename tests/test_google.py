@@ -405,10 +405,7 @@ def test_no_credentials_at_all_is_one_line_naming_the_fix(
 
 def test_an_endpoint_that_trickles_ends_the_run_within_timeout_and_retry_budget(tmp_path: Path) -> None:
     with TrickleServer() as server:
-        info = json.loads(Path(service_account_file(tmp_path)).read_text())
-        info["token_uri"] = server.url + "/token"
-        key = tmp_path / "trickle.json"
-        key.write_text(json.dumps(info))
+        key = service_account_file(tmp_path, token_uri=server.url + "/token")
         src = GoogleSheetsSource(
             KEY,
             credentials=load_credentials(str(key)),
@@ -421,17 +418,12 @@ def test_an_endpoint_that_trickles_ends_the_run_within_timeout_and_retry_budget(
             run(src)
         took = time.monotonic() - started
     assert took <= (1 + 2) * 1.1
-    assert (
-        src.api_calls == server.connections - 1 >= 2
-    )  # every try reached the server; one more for the token
+    assert src.api_calls == server.connections - 1 >= 2  # every try reached it; one more for the token
 
 
 def test_an_answer_that_breaks_off_is_retried_then_one_line(tmp_path: Path) -> None:
     with TrickleServer(hang_up_after=90) as server:
-        info = json.loads(Path(service_account_file(tmp_path)).read_text())
-        info["token_uri"] = server.url + "/token"
-        key = tmp_path / "broken.json"
-        key.write_text(json.dumps(info))
+        key = service_account_file(tmp_path, token_uri=server.url + "/token")
         src = GoogleSheetsSource(
             KEY,
             credentials=load_credentials(str(key)),

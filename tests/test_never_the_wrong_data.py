@@ -19,23 +19,10 @@ from otop_sync.errors import ConfigError
 from otop_sync.settings import load_config, shipped_dir
 from otop_sync.sources.workbook import write_new_workbook
 
+from .builders import edit
 from .conftest import answer, bkk, district, run, sheet
 
 KEY = "1AbCdEfGhIjKlMnOpQrStUvWxYz0123456789"
-
-
-@pytest.fixture
-def province(tmp_path: Path) -> Path:
-    folder = tmp_path / "config"
-    shutil.copytree(shipped_dir("config"), folder)
-    return folder
-
-
-def edit(folder: Path, name: str, old: str, new: str) -> None:
-    path = folder / name
-    text = path.read_text(encoding="utf-8")
-    assert old in text
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
 
 
 @pytest.mark.parametrize(
