@@ -100,7 +100,7 @@ def test_the_announcement_after_a_middle_round_counts_late_days() -> None:
     assert "ส่งช้า: สังคม (1 วัน)" in message.text
 
 
-MESSAGE = Message("remind", "2567Q4", "2024-09", "2024-09-13", "ทดสอบ")
+MESSAGE = Message(Action.REMIND, "2567Q4", "2024-09", "2024-09-13", "ทดสอบ")
 
 
 def client(fake: FakeLine, state: Path, token: str = TOKEN, group: str = GROUP) -> LineClient:

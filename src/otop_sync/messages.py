@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from otop_sync.config import Config
+from otop_sync.config import Action, Config
 from otop_sync.grading import DistrictResult, Round, Timeliness
 from otop_sync.lengths import fit
 from otop_sync.outcome import Outcome
@@ -27,7 +27,7 @@ OPEN = (Timeliness.PENDING, Timeliness.NOT_REPORTED)
 class Message:
     """A message and its identity: the same kind, quarter, round and edition is never sent twice."""
 
-    kind: str  # "remind" or "announce"
+    kind: Action  # REMIND or ANNOUNCE
     quarter: str
     round_month: str
     edition: str  # the day it is for, in Bangkok: a rerun that day is the same edition
@@ -62,7 +62,7 @@ def reminder(outcome: Outcome, config: Config) -> Message | None:
     if config.province.form_url:
         lines.append(f"รายงานได้ที่ {config.province.form_url}")
     lines.append(config.province.office)
-    return Message("remind", outcome.quarter.code, month.iso, _edition(outcome.as_of), _fit("\n".join(lines)))
+    return Message(Action.REMIND, outcome.quarter.code, month.iso, _edition(outcome.as_of), _fit("\n".join(lines)))
 
 
 def announcement(outcome: Outcome, config: Config, *, spreadsheet_url: str = "") -> Message | None:
@@ -99,7 +99,7 @@ def announcement(outcome: Outcome, config: Config, *, spreadsheet_url: str = "")
     if spreadsheet_url:
         lines.append(f"ดูรายละเอียด: {spreadsheet_url}")
     text = _fit("\n".join(lines))
-    return Message("announce", outcome.quarter.code, month.iso, _edition(outcome.as_of), text)
+    return Message(Action.ANNOUNCE, outcome.quarter.code, month.iso, _edition(outcome.as_of), text)
 
 
 def _lowest(results: tuple[DistrictResult, ...]) -> list[DistrictResult]:
