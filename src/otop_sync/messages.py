@@ -62,7 +62,8 @@ def reminder(outcome: Outcome, config: Config) -> Message | None:
     if config.province.form_url:
         lines.append(f"รายงานได้ที่ {config.province.form_url}")
     lines.append(config.province.office)
-    return Message(Action.REMIND, outcome.quarter.code, month.iso, _edition(outcome.as_of), _fit("\n".join(lines)))
+    text = _fit("\n".join(lines))
+    return Message(Action.REMIND, outcome.quarter.code, month.iso, _edition(outcome.as_of), text)
 
 
 def announcement(outcome: Outcome, config: Config, *, spreadsheet_url: str = "") -> Message | None:
