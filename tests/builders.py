@@ -31,3 +31,23 @@ def edit(folder: Path, name: str, old: str, new: str) -> None:
 
 def target_of(source: Source, folder: Path) -> Target:
     return Target(source, folder / "memory.lock", "a spreadsheet in memory")
+
+
+def with_part(source: Path, target: Path, name: str, content: bytes | Callable[[bytes], bytes]) -> None:
+    """A copy of the package `source` in which part `name` holds `content` (or what it makes of the old)."""
+    import zipfile
+
+    with zipfile.ZipFile(source) as old, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as new:
+        for info in old.infolist():
+            data = old.read(info)
+            if info.filename == name:
+                data = content(data) if callable(content) else content
+            new.writestr(info.filename, data)
+
+
+def sheet_part(path: Path, title: str) -> str:
+    """The package part that holds the tab `title`."""
+    from otop_sync.sources.xlsx_reader import open_workbook
+
+    with open_workbook(path) as book:
+        return book.parts[title]

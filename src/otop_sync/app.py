@@ -133,12 +133,8 @@ class App:
         if not DEMO_WORKBOOK.exists():
             write_new_workbook(DEMO_WORKBOOK, demo_tabs())
             log.info("wrote the demo workbook %s", DEMO_WORKBOOK)
-        return Target(
-            WorkbookSource(DEMO_WORKBOOK),
-            _beside(DEMO_WORKBOOK),
-            f"the demo workbook {DEMO_WORKBOOK}",
-            demo=True,
-        )
+        source = WorkbookSource(DEMO_WORKBOOK, self.config.workbook)
+        return Target(source, _beside(DEMO_WORKBOOK), f"the demo workbook {DEMO_WORKBOOK}", demo=True)
 
     def _google(self, key: str) -> Source:
         # Imported here: the workbook path needs neither gspread nor google-auth.

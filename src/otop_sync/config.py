@@ -94,6 +94,14 @@ class Google:
 
 
 @dataclass(frozen=True)
+class WorkbookLimits:
+    """How much a local workbook may make otop_sync read before it refuses, in one line."""
+
+    part_bytes: int = 200_000_000  # a part of the package, uncompressed
+    rows: int = 1_000_000  # the last row with content, in a tab otop_sync reads
+
+
+@dataclass(frozen=True)
 class BriefSettings:
     output: Path
     templates: Path | None
@@ -204,6 +212,7 @@ class Config:
     timezone: str
     jobs: tuple[ScheduledJob, ...] = ()
     service: Service = Service(Path("state"), 600, 6, None)
+    workbook: WorkbookLimits = WorkbookLimits()
 
     def rubric_for(self, quarter: Quarter) -> Rubric | None:
         """The version in force for the quarter's fiscal year; None before the first version."""
@@ -348,6 +357,7 @@ def parse_config(
         timezone=_parse_timezone(schedule),
         jobs=_parse_jobs(schedule),
         service=_parse_service(schedule, base),
+        workbook=_parse_workbook(province),
     )
     for table in files.values():
         table.refuse_unknown()
@@ -418,6 +428,16 @@ def _endpoint(configured: str, from_environment: str | None, default: str) -> st
     """The configuration's endpoint, else the environment's, else the service's own."""
     chosen = configured.strip() or (from_environment or "").strip()
     return chosen.rstrip("/") or default
+
+
+def _parse_workbook(doc: _Table) -> WorkbookLimits:
+    workbook = doc.optional_table("workbook")
+    default = WorkbookLimits()
+    megabytes = workbook.seconds("max_part_megabytes", default.part_bytes / 1e6)  # a positive number
+    rows = workbook.get("max_rows", int, default.rows)
+    if rows < 2:
+        raise workbook.fail("max_rows", f"{rows} should be 2 or more: a header and a row")
+    return WorkbookLimits(int(megabytes * 1e6), rows)
 
 
 def _parse_brief(doc: _Table, base: Path) -> BriefSettings:

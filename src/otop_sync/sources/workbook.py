@@ -1,6 +1,7 @@
 """A local ``.xlsx`` workbook as the spreadsheet: the embedded default.
 
-Reading streams the tabs with openpyxl (read-only mode, which still tells a formula from a value).
+Reading streams only the tabs otop_sync needs, and only the columns under their headers, within limits
+(``xlsx_reader``); a damaged or oversized package is one line saying what to do.
 Writing splices the owned tabs into the package (``xlsx_package``): every other tab stays byte for byte,
 charts and images included. Writes are atomic: a temporary file in the same folder, then a rename, so
 a crash leaves either the old workbook or the new one.
@@ -8,25 +9,25 @@ a crash leaves either the old workbook or the new one.
 
 from __future__ import annotations
 
-import zipfile
-from collections.abc import Sequence
-from datetime import date, datetime
-from decimal import Decimal
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
-from openpyxl import Workbook, load_workbook
+from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
-from openpyxl.utils.exceptions import InvalidFileException
 
 from otop_sync.atomic import atomic_target
 from otop_sync.cells import CellValue, Formula
-from otop_sync.config import Form
+from otop_sync.config import Form, WorkbookLimits
 from otop_sync.errors import LayoutError, SourceError
 from otop_sync.responses import Tab
 from otop_sync.sources.contract import SheetData, Writes, responses_tabs
 from otop_sync.sources.xlsx_package import PackageError, replace_sheets
+from otop_sync.sources.xlsx_reader import DamagedError, TooLargeError, WorkbookReader, open_workbook
 from otop_sync.tables import Table, as_cell
+
+DEFAULT_LIMITS = WorkbookLimits()
 
 
 def owner_files(path: Path) -> tuple[Path, Path]:
@@ -37,38 +38,43 @@ def owner_files(path: Path) -> tuple[Path, Path]:
 class WorkbookSource:
     api_calls = 0  # a local file
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, limits: WorkbookLimits = DEFAULT_LIMITS) -> None:
         self.path = path
+        self.limits = limits
         self._run_log: tuple[tuple[CellValue, ...], ...] | None = None  # known once read
 
     def read(self, form: Form) -> SheetData:
         tabs = form.tabs
-        book = self._open()
-        try:
+        with self._reading() as book:
             responses = responses_tabs(book.sheetnames, tabs.responses)
             if not responses:
                 raise LayoutError(f"{self.path}: no tab named {tabs.responses[0]!r} (the form's responses)")
             if tabs.base_year not in book.sheetnames:
                 raise LayoutError(f"{self.path}: no tab named {tabs.base_year!r} (the base-year sales)")
             present = set(book.sheetnames)
-            self._run_log = _tab(book, tabs.run_log).rows[1:] if tabs.run_log in present else ()
+            self._run_log = book.tab(tabs.run_log).rows[1:] if tabs.run_log in present else ()
             return SheetData(
-                responses=tuple(_tab(book, title) for title in responses),
-                base_year=_tab(book, tabs.base_year),
-                previous_quarterly=_tab(book, tabs.quarterly) if tabs.quarterly in present else None,
+                responses=tuple(book.tab(title) for title in responses),
+                base_year=book.tab(tabs.base_year),
+                previous_quarterly=book.tab(tabs.quarterly) if tabs.quarterly in present else None,
             )
-        finally:
-            book.close()
 
-    def _open(self) -> Workbook:
+    @contextmanager
+    def _reading(self) -> Iterator[WorkbookReader]:
+        """The package open for reading; whatever is wrong with it is one line saying what to do."""
         if self.path.suffix.lower() != ".xlsx":
             raise SourceError(f"{self.path}: not an .xlsx workbook")
         try:
-            return load_workbook(self.path, read_only=True)
+            with open_workbook(self.path, self.limits) as book:
+                yield book
         except FileNotFoundError:
             raise SourceError(f"{self.path}: no such workbook (otop-sync demo writes a sample)") from None
-        except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError) as exc:
-            raise SourceError(f"{self.path}: not a readable .xlsx workbook ({exc})") from exc
+        except DamagedError as exc:
+            raise SourceError(
+                f"{self.path} is damaged: {exc}; open it in Excel or LibreOffice and save it again"
+            ) from None
+        except TooLargeError as exc:
+            raise SourceError(f"{self.path} is too large to read: {exc}") from None
         except OSError as exc:
             raise SourceError(f"{self.path}: cannot be read ({exc.strerror or exc})") from exc
 
@@ -86,30 +92,21 @@ class WorkbookSource:
         full_log = Table(log.title, log.columns, (*earlier, *log.rows))
         try:
             with atomic_target(self.path) as temporary:
-                replace_sheets(self.path, temporary, (*writes.tables, full_log))
+                replace_sheets(self.path, temporary, (*writes.tables, full_log), limits=self.limits)
         except PackageError as exc:
             raise SourceError(f"{self.path}: {exc}; the workbook is unchanged") from exc
+        except DamagedError as exc:
+            raise SourceError(
+                f"{self.path} is damaged: {exc}; it is unchanged: open it in Excel or LibreOffice and "
+                "save it again"
+            ) from None
+        except TooLargeError as exc:
+            raise SourceError(f"{self.path} is too large to write back: {exc}; it is unchanged") from None
         except OSError as exc:
             raise SourceError(
                 f"{self.path}: cannot be written ({exc.strerror or exc}); it is unchanged"
             ) from exc
         self._run_log = full_log.rows
-
-
-def _tab(book: Workbook, title: str) -> Tab:
-    sheet = book[title]
-    # Sheets written by other programs may declare a wrong size; read what is there instead.
-    sheet.reset_dimensions()
-    return Tab(title, tuple(tuple(_value(c) for c in row) for row in sheet.iter_rows()))
-
-
-def _value(cell: object) -> CellValue:
-    value = getattr(cell, "value", None)
-    if getattr(cell, "data_type", None) == "f":
-        return Formula(str(getattr(value, "text", value)))
-    if value is None or isinstance(value, str | int | float | Decimal | datetime | date | bool):
-        return value
-    return str(value)  # times and durations: not a value otop_sync reads, shown as written
 
 
 def save_atomically(book: Workbook, path: Path) -> None:

@@ -5,12 +5,16 @@ the charts, images and data validation a coordinator may keep in other tabs, and
 national scale. Here only the owned sheets, the workbook's sheet list and the style table change.
 Text is written as inline strings, so the shared-string table is left alone too; lxml edits the XML
 parts because it keeps their namespace prefixes (Excel's ``mc:Ignorable`` names them).
+
+Only the parts it edits are read into memory, each within the part limit; every other part (a picture,
+another tab) is streamed from the old package to the new one, so a 2 GB picture costs time, not memory.
 """
 
 from __future__ import annotations
 
 import posixpath
 import re
+import shutil
 import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -20,6 +24,8 @@ from xml.sax.saxutils import escape
 
 from lxml import etree
 
+from otop_sync.config import WorkbookLimits
+from otop_sync.sources.xlsx_reader import DEFAULT_LIMITS, TooLargeError, translated_damage
 from otop_sync.tables import (
     GRADE_COLOURS,
     HEADER_COLOUR,
@@ -64,37 +70,44 @@ class _Styles:
     no_grade: int
 
 
-def replace_sheets(source: Path, target: Path, tables: Sequence[Table]) -> None:
+def replace_sheets(
+    source: Path, target: Path, tables: Sequence[Table], *, limits: WorkbookLimits = DEFAULT_LIMITS
+) -> None:
     """Write to `target` the package `source` with a sheet per table, each replacing (in place) the
-    sheet of the same title or added after the last one."""
-    try:
-        with zipfile.ZipFile(source) as archive:
-            parts = {info.filename: archive.read(info) for info in archive.infolist()}
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise PackageError(f"not a readable .xlsx package ({exc})") from exc
-    package = _Package(parts)
-    styles = package.add_styles()
-    for table in tables:
-        package.put_sheet(table.title, _sheet_xml(table, styles))
-    package.drop_calc_chain()
-    package.save(target)
+    sheet of the same title or added after the last one. DamagedError or TooLargeError say what is wrong
+    with `source` in one line; `target` is then incomplete, for the caller to discard."""
+    with translated_damage(), zipfile.ZipFile(source) as archive:
+        package = _Package(archive, limits)
+        styles = package.add_styles()
+        for table in tables:
+            package.put_sheet(table.title, _sheet_xml(table, styles))
+        package.drop_calc_chain()
+        package.save(target)
 
 
 class _Package:
-    def __init__(self, parts: dict[str, bytes]) -> None:
-        self.parts = parts
-        self.order = list(parts)
+    def __init__(self, archive: zipfile.ZipFile, limits: WorkbookLimits) -> None:
+        self.archive, self.limits = archive, limits
+        self.parts: dict[str, bytes] = {}  # what changes, or is new; the rest is copied as it is
+        self.removed: set[str] = set()
+        self.order = [info.filename for info in archive.infolist()]
         try:
             self.workbook_path = self._office_document()
             self.workbook = self._xml(self.workbook_path)
             self.rels_path = _rels_path(self.workbook_path)
             self.rels = self._xml(self.rels_path)
             self.types = self._xml("[Content_Types].xml")
-        except (KeyError, etree.XMLSyntaxError) as exc:
+        except KeyError as exc:
             raise PackageError(f"not a spreadsheet package ({exc})") from exc
 
     def _xml(self, name: str) -> etree._Element:
-        return etree.fromstring(self.parts[name], parser=etree.XMLParser(resolve_entities=False))
+        info = self.archive.getinfo(name)
+        if info.file_size > self.limits.part_bytes:
+            raise TooLargeError(f"its part {name} expands past {self.limits.part_bytes / 1e6:,.0f} MB")
+        return etree.fromstring(self.archive.read(info), parser=etree.XMLParser(resolve_entities=False))
+
+    def _exists(self, name: str) -> bool:
+        return name in self.parts or (name in self.order and name not in self.removed)
 
     def _office_document(self) -> str:
         root = self._xml("_rels/.rels")
@@ -123,14 +136,14 @@ class _Package:
                 if rel is None:
                     raise PackageError(f"sheet {title!r} has no part")
                 part = self._target(rel)
-                self.parts.pop(_rels_path(part), None)  # its comments or drawings went with the old cells
+                self.removed.add(_rels_path(part))  # its comments or drawings went with the old cells
                 self.parts[part] = content
                 return
         self._add_sheet(sheets, title, content)
 
     def _add_sheet(self, sheets: etree._Element, title: str, content: bytes) -> None:
         number = 1
-        while f"xl/worksheets/sheet{number}.xml" in self.parts:
+        while self._exists(f"xl/worksheets/sheet{number}.xml"):
             number += 1
         part = f"xl/worksheets/sheet{number}.xml"
         ids = {r.get("Id") for r in self._relations()}
@@ -156,7 +169,7 @@ class _Package:
         for rel in list(self._relations()):
             if rel.get("Type") == CALC_CHAIN_REL:
                 part = self._target(rel)
-                self.parts.pop(part, None)
+                self.removed.add(part)
                 self.rels.remove(rel)
                 for override in list(self.types.iter(_q(TYPES, "Override"))):
                     if override.get("PartName") == "/" + part:
@@ -193,10 +206,24 @@ class _Package:
         with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as archive:
             # [Content_Types].xml first, as Office writes it; the rest in their original order.
             names = sorted(
-                (n for n in self.order if n in self.parts), key=lambda n: n != "[Content_Types].xml"
+                (n for n in self.order if self._exists(n)), key=lambda n: n != "[Content_Types].xml"
             )
             for name in names:
-                archive.writestr(name, self.parts[name])
+                if name in self.parts:
+                    archive.writestr(name, self.parts[name])
+                else:
+                    self._copy(name, archive)
+
+    def _copy(self, name: str, archive: zipfile.ZipFile) -> None:
+        """A part as it is, streamed: decompressed and compressed again a megabyte at a time."""
+        old = self.archive.getinfo(name)
+        new = zipfile.ZipInfo(name, date_time=old.date_time)
+        new.compress_type, new.external_attr = old.compress_type, old.external_attr
+        with (
+            self.archive.open(old) as reading,
+            archive.open(new, "w", force_zip64=old.file_size > 2**31) as out,
+        ):
+            shutil.copyfileobj(reading, out, 1 << 20)
 
 
 def _rels_path(part: str) -> str:

@@ -1,0 +1,249 @@
+"""Every input is hostile until bounded: workbooks that expand enormously, or are damaged, end in one line
+or in junk ignored, never a traceback, never a changed input, within time and memory."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from otop_sync.cli import main
+from otop_sync.demo import DEMO_AS_OF, RESPONSES_TAB, demo_tabs
+from otop_sync.sources.workbook import write_new_workbook
+
+from .builders import sheet_part, with_part
+
+AS_OF = DEMO_AS_OF.isoformat()
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("demo") / "demo.xlsx"
+    write_new_workbook(path, demo_tabs())
+    return path
+
+
+def junk_rows(xml: bytes, rows: bytes) -> bytes:
+    """The sheet's XML with `rows` added after its last row."""
+    return xml.replace(b"</sheetData>", rows + b"</sheetData>")
+
+
+def run_cli(path: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    """`otop-sync run` in its own process, with its peak resident memory (kB) on the last line of stderr."""
+    # VmHWM, not ru_maxrss: ru_maxrss outlives exec, so a child forked from a large pytest reports its size.
+    script = (
+        "import re, sys; from pathlib import Path; from otop_sync.cli import main; "
+        "code = main(sys.argv[1:]); "
+        "status = Path('/proc/self/status').read_text(); "
+        "print(re.search(r'VmHWM:\\s+(\\d+)', status)[1], file=sys.stderr); sys.exit(code)"
+    )
+    command = [
+        sys.executable,
+        "-c",
+        script,
+        "run",
+        "--workbook",
+        str(path),
+        "--as-of",
+        AS_OF,
+        "--no-brief",
+        *extra,
+    ]
+    return subprocess.run(command, capture_output=True, text=True, timeout=120, check=False, cwd=path.parent)
+
+
+def assert_clean(stderr: list[str]) -> None:
+    """Only otop_sync's own log lines: no error, no traceback."""
+    assert all(line.startswith("otop-sync: ") for line in stderr), stderr
+    assert not [line for line in stderr if line.startswith("otop-sync: error")], stderr
+
+
+def outcome_of(done: subprocess.CompletedProcess[str]) -> tuple[int, list[str], int]:
+    lines = done.stderr.strip().splitlines()
+    return done.returncode, lines[:-1], int(lines[-1])
+
+
+def test_rows_reaching_the_last_column_are_ignored_quickly(demo: Path, tmp_path: Path) -> None:
+    hostile = tmp_path / "xfd.xlsx"
+    last = len(demo_tabs()[0].rows)
+    rows = b"".join(
+        b'<row r="%d"><c r="XFD%d" t="inlineStr"><is><t>x</t></is></c></row>' % (n, n)
+        for n in range(last + 1, last + 200_001)
+    )
+    with_part(demo, hostile, sheet_part(demo, RESPONSES_TAB), lambda xml: junk_rows(xml, rows))
+    assert hostile.stat().st_size < 2_000_000
+    started = time.monotonic()
+    code, lines, peak_kb = outcome_of(run_cli(hostile, "--dry-run", "--json"))
+    assert code == 0
+    assert_clean(lines)
+    assert time.monotonic() - started < 120
+    assert peak_kb < 1_000_000  # under 1 GB
+
+
+def test_blank_rows_change_nothing_in_the_grading(
+    demo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    last = len(demo_tabs()[0].rows)
+    rows = b"".join(
+        b'<row r="%d"><c r="A%d"/><c r="B%d" t="inlineStr"><is><t></t></is></c></row>' % (n, n, n)
+        for n in range(last + 1, last + 50_001)
+    )
+    padded = tmp_path / "padded.xlsx"
+    with_part(demo, padded, sheet_part(demo, RESPONSES_TAB), lambda xml: junk_rows(xml, rows))
+    assert main(["run", "--workbook", str(demo), "--as-of", AS_OF, "--dry-run", "--json", "--no-brief"]) == 0
+    plain = json.loads(capsys.readouterr().out)
+    assert (
+        main(["run", "--workbook", str(padded), "--as-of", AS_OF, "--dry-run", "--json", "--no-brief"]) == 0
+    )
+    padded_json = json.loads(capsys.readouterr().out)
+    assert {**padded_json, "computed_at": None} == {**plain, "computed_at": None}
+
+
+def test_a_small_file_that_expands_past_the_limit_is_refused_before_it_is_read(
+    demo: Path, tmp_path: Path
+) -> None:
+    hostile = tmp_path / "blank.xlsx"
+    blank = b'<row r="99999"><c r="A99999"/></row>'
+    part = sheet_part(demo, RESPONSES_TAB)
+    with (
+        zipfile.ZipFile(demo) as old,
+        zipfile.ZipFile(hostile, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as new,
+    ):
+        for info in old.infolist():
+            if info.filename != part:
+                new.writestr(info.filename, old.read(info))
+                continue
+            head, tail = old.read(info).split(b"</sheetData>")
+            with new.open(info.filename, "w", force_zip64=True) as sheet:
+                sheet.write(head)
+                for _ in range(300_000_000 // (len(blank) * 10_000)):
+                    sheet.write(blank * 10_000)  # 300 MB of one blank row, in a file of about 1 MB
+                sheet.write(b"</sheetData>" + tail)
+    assert hostile.stat().st_size < 2_000_000
+    before = hostile.read_bytes()
+    started = time.monotonic()
+    code, errors, peak_kb = outcome_of(run_cli(hostile))
+    assert code == 1
+    assert errors == [
+        f"otop-sync: error: {hostile} is too large to read: its part {part} expands to 300 MB, past the "
+        "limit of 200 MB ([workbook] max_part_megabytes)"
+    ]
+    assert time.monotonic() - started < 30
+    assert peak_kb < 300_000
+    assert hostile.read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    ("damage", "expected"),
+    [
+        (lambda xml: xml[: len(xml) // 2], "a part is not well-formed XML"),
+        (
+            lambda xml: re.sub(
+                rb'(<c r="B2"[^>]*?) t="inlineStr"><is>.*?</is>', rb'\1 t="s"><v>99999</v>', xml
+            ),
+            "a cell refers to shared string 99999, of 0",
+        ),
+        (lambda xml: xml.replace(b'r="B2"', b'r="2B"', 1), "a cell is named '2B'"),
+    ],
+)
+def test_a_malformed_sheet_is_one_line_naming_the_fix(
+    demo: Path, tmp_path: Path, damage: object, expected: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    hostile = tmp_path / "malformed.xlsx"
+    with_part(demo, hostile, sheet_part(demo, RESPONSES_TAB), damage)  # type: ignore[arg-type]
+    before = hostile.read_bytes()
+    assert main(["run", "--workbook", str(hostile), "--as-of", AS_OF, "--no-brief"]) == 1
+    (line,) = capsys.readouterr().err.strip().splitlines()[-1:]
+    assert line.startswith(f"otop-sync: error: {hostile} is damaged: ")
+    assert expected in line
+    assert line.endswith("; open it in Excel or LibreOffice and save it again")
+    assert hostile.read_bytes() == before
+
+
+PARTS = st.sampled_from(
+    [
+        "[Content_Types].xml",
+        "_rels/.rels",
+        "xl/workbook.xml",
+        "xl/_rels/workbook.xml.rels",
+        "xl/styles.xml",
+        "xl/worksheets/sheet1.xml",
+        "xl/worksheets/sheet2.xml",
+    ]
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_random_damage_is_one_line_and_leaves_the_input_untouched(
+    demo: Path, tmp_path_factory: pytest.TempPathFactory, data: st.DataObject
+) -> None:
+    folder = tmp_path_factory.mktemp("damaged")
+    damaged = folder / "damaged.xlsx"
+    if data.draw(st.booleans(), label="damage the package itself"):
+        raw = bytearray(demo.read_bytes())
+        if data.draw(st.booleans(), label="truncate"):
+            raw = raw[: data.draw(st.integers(0, len(raw) - 1), label="length")]
+        else:
+            for _ in range(data.draw(st.integers(1, 8), label="flips")):
+                at = data.draw(st.integers(0, len(raw) - 1), label="at")
+                raw[at] ^= data.draw(st.integers(1, 255), label="mask")
+        damaged.write_bytes(bytes(raw))
+    else:
+        part = data.draw(PARTS, label="part")
+
+        def damage(xml: bytes) -> bytes:
+            changed = bytearray(xml)
+            for _ in range(data.draw(st.integers(1, 8), label="flips")):
+                at = data.draw(st.integers(0, len(changed) - 1), label="at")
+                changed[at] ^= data.draw(st.integers(1, 255), label="mask")
+            return bytes(changed)
+
+        with_part(demo, damaged, part, damage)
+    before = damaged.read_bytes()
+    code, err = _run_in_process(damaged)
+    if code != 0:
+        assert code == 1
+        assert len(err) == 1, err
+        assert err[0].startswith("otop-sync: error: "), err
+        assert damaged.read_bytes() == before
+
+
+def _run_in_process(path: Path) -> tuple[int, list[str]]:
+    import contextlib
+    import io
+
+    stderr = io.StringIO()
+    with contextlib.redirect_stderr(stderr), contextlib.redirect_stdout(io.StringIO()):
+        code = main(["run", "--workbook", str(path), "--as-of", AS_OF, "--no-brief"])
+    lines = [line for line in stderr.getvalue().splitlines() if not line.startswith("otop-sync: run: ok")]
+    return code, [line for line in lines if line.startswith("otop-sync: error") or "Traceback" in line]
+
+
+def test_a_large_part_otop_sync_never_reads_is_streamed_through_not_loaded(
+    demo: Path, tmp_path: Path
+) -> None:
+    big = tmp_path / "picture.xlsx"
+    shutil.copy(demo, big)
+    with (
+        zipfile.ZipFile(big, "a", zipfile.ZIP_DEFLATED) as package,
+        package.open("xl/media/image1.png", "w") as part,
+    ):
+        for _ in range(250):
+            part.write(b"\0" * 1_000_000)  # 250 MB, about 250 KB compressed
+    code, lines, peak_kb = outcome_of(run_cli(big))
+    assert code == 0
+    assert_clean(lines)
+    assert peak_kb < 150_000  # it was loaded whole before: 4.2 GB for a 2 GB part
+    with zipfile.ZipFile(big) as package:
+        assert package.getinfo("xl/media/image1.png").file_size == 250_000_000
+        assert "ผลรายไตรมาส" in package.read("xl/workbook.xml").decode()
