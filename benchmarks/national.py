@@ -1,12 +1,19 @@
-"""Time `otop-sync run` at national scale: every district and khet of Thailand, a fiscal year of reports.
+"""Time `otop-sync run` at national scale, beside the floor of reading the same tabs.
 
-    pip install ".[bench]" && python benchmarks/national.py
+    pip install ".[bench]" && python benchmarks/national.py [--brief]
 
 Builds, in a temporary folder, a configuration with all 928 districts (official codes and names from
 the `geothai` package), a workbook with twelve monthly reports per district for FY 2567 (about 11,000
-rows) and the FY 2566 base year month by month, then runs the real console script on it (pinned to one
-core where `taskset` exists) and prints wall time and peak memory: two runs without the brief (the
-grading and the tabs), then one with it.
+rows) and the FY 2566 base year month by month. Then, each in a child process pinned to one core (where
+`taskset` exists), the best of several runs, since this machine is shared:
+
+- `python -c pass`: the interpreter alone;
+- the floor: python-calamine (a compiled reader) reading the four tabs a run reads;
+- openpyxl (read-only mode) reading the same four tabs, as otop_sync did before;
+- `otop-sync run --no-brief`: the first run (the owned tabs created), then the steady state (replaced).
+
+The ratios are to the floor, measured in the same run. `--brief` also times a run with the brief of all
+928 districts.
 """
 
 from __future__ import annotations
@@ -70,10 +77,8 @@ def build_tabs(districts: list[tuple[str, str]], seed: int = 2567) -> tuple[Tab,
     return Tab(RESPONSES_TAB, (RESPONSE_HEADER, *answers)), Tab(BASE_YEAR_TAB, (BASE_HEADER, *base))
 
 
-def timed_run(workbook: Path, config: Path, *extra: str) -> tuple[float, float]:
-    """Wall seconds and peak resident MB of one `otop-sync run` in a child process."""
-    script = shutil.which("otop-sync") or str(Path(sys.executable).with_name("otop-sync"))
-    command = [script, "run", "--workbook", str(workbook), "--config", str(config), "--as-of", AS_OF, *extra]
+def timed(command: list[str], *, cwd: Path | None = None) -> tuple[float, float]:
+    """Wall seconds and peak resident MB of one child process running `command`, pinned to one core."""
     if shutil.which("taskset"):
         command = ["taskset", "-c", "0", *command]
     # A fresh parent per run, so that the peak memory it reports is this run's alone.
@@ -84,17 +89,37 @@ def timed_run(workbook: Path, config: Path, *extra: str) -> tuple[float, float]:
         "elapsed = time.perf_counter() - start\n"
         "print(done.returncode, elapsed, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
     )
-    wrapped = [sys.executable, "-c", measure, *command]
-    done = subprocess.run(wrapped, capture_output=True, text=True, check=True)
+    done = subprocess.run([sys.executable, "-c", measure, *command], capture_output=True, text=True, cwd=cwd)
     code, elapsed, peak_kb = done.stdout.split()
     if code != "0":
-        raise SystemExit(f"otop-sync run failed: {done.stderr}")
+        raise SystemExit(f"{' '.join(command)} failed: {done.stderr}")
     return float(elapsed), int(peak_kb) / 1024
+
+
+def best(command: list[str], times: int) -> tuple[float, float]:
+    """The fastest of `times` runs, and the peak memory of that run."""
+    return min(timed(command) for _ in range(times))
+
+
+TABS = (RESPONSES_TAB, BASE_YEAR_TAB, "ผลรายไตรมาส", "บันทึกการประมวลผล")
+CALAMINE = (
+    "import sys\nfrom python_calamine import CalamineWorkbook\n"
+    "book = CalamineWorkbook.from_path(sys.argv[1])\n"
+    "for title in sys.argv[2:]: book.get_sheet_by_name(title).to_python()\n"
+)
+OPENPYXL = (
+    "import sys\nfrom openpyxl import load_workbook\n"
+    "book = load_workbook(sys.argv[1], read_only=True)\n"
+    "for title in sys.argv[2:]:\n"
+    "    sheet = book[title]; sheet.reset_dimensions(); list(sheet.iter_rows(values_only=True))\n"
+)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--keep", type=Path, help="write the workbook and configuration here and keep them")
+    parser.add_argument("--times", type=int, default=5, help="runs of each command, the best counted")
+    parser.add_argument("--brief", action="store_true", help="also time a run with the brief (slow)")
     args = parser.parse_args()
     folder = args.keep or Path(tempfile.mkdtemp(prefix="otop-bench-"))
     folder.mkdir(parents=True, exist_ok=True)
@@ -109,14 +134,36 @@ def main() -> None:
         f"districts: {len(districts)}; response rows: {len(responses.rows) - 1}; base-year rows: "
         f"{len(base.rows) - 1}; workbook: {workbook.stat().st_size / 1e6:.1f} MB"
     )
-    runs = (
-        ("first run (owned tabs created), no brief", ("--no-brief",)),
-        ("second run (owned tabs replaced), no brief", ("--no-brief",)),
-        ("third run, with the brief of 928 districts", ()),
-    )
-    for label, extra in runs:
-        seconds, peak = timed_run(workbook, config, *extra)
-        print(f"{label}: {seconds:.2f} s wall, peak RSS {peak:.0f} MB")
+    script = shutil.which("otop-sync") or str(Path(sys.executable).with_name("otop-sync"))
+    run = [
+        script,
+        "run",
+        "--workbook",
+        str(workbook),
+        "--config",
+        str(config),
+        "--as-of",
+        AS_OF,
+        "--no-brief",
+    ]
+    first = timed(run)  # creates the owned tabs: what the floor and the steady state then read
+    interpreter = best([sys.executable, "-c", "pass"], args.times)
+    floor = best([sys.executable, "-c", CALAMINE, str(workbook), *TABS], args.times)
+    openpyxl = best([sys.executable, "-c", OPENPYXL, str(workbook), *TABS], args.times)
+    steady = best(run, args.times)
+    print(f"best of {args.times}, one core; ratios to the floor (python-calamine reading the four tabs)")
+    for label, (seconds, peak) in (
+        ("python -c pass", interpreter),
+        ("floor: python-calamine reads the 4 tabs", floor),
+        ("openpyxl (read-only) reads the 4 tabs", openpyxl),
+        ("otop-sync run, first (tabs created)", first),
+        ("otop-sync run, steady state (tabs replaced)", steady),
+    ):
+        print(f"  {label:<45} {seconds:6.2f} s  {seconds / floor[0]:5.1f}x  peak {peak:4.0f} MB")
+    if args.brief:
+        seconds, peak = timed(run[:-1])
+        label = "otop-sync run with the brief of 928 districts"
+        print(f"  {label:<45} {seconds:6.2f} s         peak {peak:4.0f} MB")
     if not args.keep:
         shutil.rmtree(folder)
 

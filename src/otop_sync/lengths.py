@@ -10,6 +10,8 @@ from collections.abc import Callable
 
 
 def utf16_length(text: str) -> int:
+    if text.isascii():
+        return len(text)
     # surrogatepass: a lone surrogate (which only a broken client sends) counts as the one unit it is.
     return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
@@ -27,7 +29,7 @@ def cut(text: str, units: int) -> str:
 def fit(text: str, units: int, mark: Callable[[str], str]) -> str:
     """`text` whole when it fits in `units`, else its start followed by `mark(kept)`, the two together
     within `units`. `mark` is told what was kept, so that it can say how much that is."""
-    if utf16_length(text) <= units:
+    if 2 * len(text) <= units or utf16_length(text) <= units:  # no character is more than 2 units
         return text
     room = units - utf16_length(mark(text))  # the mark for the whole text is the longest it can be
     kept = cut(text, room)

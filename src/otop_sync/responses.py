@@ -137,11 +137,12 @@ def read_responses(
             submitted = read_timestamp(_cell(row, columns["timestamp"]))
             if isinstance(submitted, datetime) and submitted > as_of:
                 continue
-            answer = _answer(row, columns)
-            answers.add(answer)
-            if answer in newer:
-                copies += 1
-                continue
+            if len(tabs) > 1:  # copies are only possible between tabs
+                answer = _answer(row, columns)
+                answers.add(answer)
+                if answer in newer:
+                    copies += 1
+                    continue
             outcome = _read_row(tab.title, number, row, columns, submitted, districts, as_of)
             if isinstance(outcome, Report):
                 reports.append(outcome)

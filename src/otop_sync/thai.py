@@ -8,6 +8,7 @@ name is compared, by the configuration's check and by the reader alike.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -32,6 +33,7 @@ def normalise(text: str) -> str:
         text = reordered
 
 
+@functools.lru_cache(maxsize=65536)  # a district's name or a month's label comes back thousands of times
 def clean_text(value: str) -> str:
     """Trimmed, runs of white space folded, zero-width characters dropped, Thai digits made Arabic, Thai
     spelling normalised."""
@@ -39,6 +41,7 @@ def clean_text(value: str) -> str:
     return " ".join(normalise(text).split())
 
 
+@functools.lru_cache(maxsize=65536)
 def district_key(text: str) -> str:
     """How a district's name, alias or code is compared: cleaned, without "อำเภอ"/"อ.", spaces or case."""
     folded = clean_text(text)

@@ -12,10 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-
-from openpyxl import Workbook
-from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
+from typing import TYPE_CHECKING
 
 from otop_sync.atomic import atomic_target
 from otop_sync.cells import CellValue, Formula
@@ -26,6 +23,9 @@ from otop_sync.sources.contract import SheetData, Writes, responses_tabs
 from otop_sync.sources.xlsx_package import PackageError, replace_sheets
 from otop_sync.sources.xlsx_reader import DamagedError, TooLargeError, WorkbookReader, open_workbook
 from otop_sync.tables import Table, as_cell
+
+if TYPE_CHECKING:
+    from openpyxl import Workbook
 
 DEFAULT_LIMITS = WorkbookLimits()
 
@@ -110,6 +110,7 @@ class WorkbookSource:
 
 
 def save_atomically(book: Workbook, path: Path) -> None:
+    """An openpyxl workbook saved atomically (the demo's; the owned tabs are spliced, see write)."""
     try:
         with atomic_target(path, mode=0o644) as temporary:
             book.save(temporary)
@@ -119,6 +120,11 @@ def save_atomically(book: Workbook, path: Path) -> None:
 
 def write_new_workbook(path: Path, tabs: Sequence[Tab]) -> None:
     """A fresh workbook holding `tabs` as plain values (the demo's)."""
+    # Imported here: openpyxl (and numpy behind it) costs a fifth of a second, and only the demo needs it.
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
     book = Workbook()
     book.remove(book.active)  # type: ignore[arg-type]
     for tab in tabs:

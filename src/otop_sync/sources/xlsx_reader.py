@@ -81,6 +81,7 @@ class WorkbookReader:
         self._dates, self._times = self._date_styles(styles)
         self._strings_part = strings
         self._strings: list[str] | None = None
+        self._columns: dict[str, int] = {}  # "AB" -> 27, as cells name their columns
 
     @property
     def sheetnames(self) -> list[str]:
@@ -185,35 +186,42 @@ class WorkbookReader:
         return Tab(title, tuple(rows))
 
     def _cells(self, row: etree._Element, width: int) -> tuple[CellValue, ...]:
+        # The hot loop: some 200,000 cells at national scale, so each is looked at once.
         values: list[CellValue] = []
-        for cell in row.iterchildren(_CELL):
+        columns = self._columns
+        for cell in row:
+            if cell.tag != _CELL:
+                continue
             reference = cell.get("r")
             if reference:
-                found = _REFERENCE.match(reference)
-                if found is None:
-                    raise DamagedError(f"a cell is named {reference!r}")
-                column = _column_number(found[1]) - 1
+                letters = reference.rstrip("0123456789")
+                column = columns.get(letters)
+                if column is None:
+                    column = columns[letters] = _column_index(reference)
             else:
                 column = len(values)
             if column >= width:
                 continue  # not under the header: nothing otop_sync reads, however much of it there is
             if column < len(values):
                 raise DamagedError(f"cell {reference} comes twice or out of order")
-            values.extend(None for _ in range(column - len(values)))
+            if column > len(values):
+                values.extend([None] * (column - len(values)))
             values.append(self._value(cell))
         while values and values[-1] is None:
             values.pop()
         return tuple(values)
 
     def _value(self, cell: etree._Element) -> CellValue:
-        formula = cell.find(_FORMULA)
-        if formula is not None:
-            return Formula("=" + (formula.text or ""))
+        raw: str | None = None
+        for child in cell:
+            tag = child.tag
+            if tag == _VALUE:
+                raw = child.text
+            elif tag == _FORMULA:
+                return Formula("=" + (child.text or ""))
+            elif tag == _INLINE:
+                return _text_of(child)
         kind = cell.get("t", "n")
-        if kind == "inlineStr":
-            inline = cell.find(_INLINE)
-            return _text_of(inline) if inline is not None else None
-        raw = cell.findtext(_VALUE)
         if raw is None:
             return None
         if kind == "s":
@@ -293,6 +301,8 @@ def _forget(element: etree._Element) -> None:
 
 def _text_of(element: etree._Element) -> str:
     """A string item's text: its own <t>, or its runs' <t>s, never the phonetic guide (<rPh>)."""
+    if len(element) == 1 and element[0].tag == _TEXT:
+        return element[0].text or ""  # the usual case, <is><t>…</t></is>
     texts = []
     for text in element.iter(_TEXT):
         parent = text.getparent()
@@ -301,11 +311,15 @@ def _text_of(element: etree._Element) -> str:
     return "".join(texts)
 
 
-def _column_number(letters: str) -> int:
+def _column_index(reference: str) -> int:
+    """ "B7" -> 1: the column of a cell reference, from 0."""
+    found = _REFERENCE.match(reference)
+    if found is None:
+        raise DamagedError(f"a cell is named {reference!r}")
     number = 0
-    for letter in letters:
+    for letter in found[1]:
         number = number * 26 + ord(letter) - 64
-    return number
+    return number - 1
 
 
 def _format_kind(number: int, code: str | None) -> str:
