@@ -9,7 +9,9 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -23,11 +25,11 @@ from otop_sync.demo import DEMO_AS_OF, demo_tabs
 from otop_sync.errors import ConfigError, SourceError
 from otop_sync.periods import BANGKOK
 from otop_sync.runs import RunBook, RunRecord
-from otop_sync.scheduler import Runner, health, missed_jobs, next_fire_times, plan_jobs
+from otop_sync.scheduler import Runner, health, missed_jobs, next_fire_times, plan_jobs, serve
 from otop_sync.settings import load_config, shipped_dir
 from otop_sync.sources.memory import MemorySource
 
-from .builders import target_of
+from .builders import app_in, target_of
 from .conftest import CONFIG, bkk
 from .fake_sheets import service_account_file
 
@@ -350,3 +352,49 @@ def test_a_state_folder_that_cannot_be_written_is_one_line(
     RunBook(tmp_path / "a-file" / "state").record(
         RunRecord("sync", bkk(2024, 9, 1), True, "ok")
     )  # logged, no raise
+
+
+def test_a_catch_up_delayed_past_a_second_at_start_up_still_runs_once(tmp_path: Path) -> None:
+    started = datetime.now(BANGKOK)
+    due = started - timedelta(minutes=1)  # missed a minute ago; next due in a year
+    job = ScheduledJob("sync", f"{due.minute} {due.hour} {due.day} {due.month} *", False, "jobs[0]")
+    config = replace(load_config(config_in(tmp_path)), jobs=(job,))
+    source = MemorySource({t.title: t.rows for t in demo_tabs()})
+    app = app_in(tmp_path / "state", config, clock=lambda: datetime.now(BANGKOK))
+    runner = Runner(app, make_target=lambda: target_of(source, tmp_path))
+
+    def stop_once_it_ran() -> None:
+        deadline = time.monotonic() + 15
+        while (
+            not RunBook(tmp_path / "state").load().get("sync", {}).get("success")
+            and time.monotonic() < deadline
+        ):
+            time.sleep(0.05)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    handlers = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
+    threading.Thread(target=stop_once_it_ran, daemon=True).start()
+    try:
+        # As after a 3-second stall at start-up: the catch-up's run date is 3 s in the past.
+        serve(config, runner, now=started - timedelta(seconds=3), finish_seconds=10)
+    finally:
+        signal.signal(signal.SIGTERM, handlers[0])
+        signal.signal(signal.SIGINT, handlers[1])
+    assert source.writes == 1
+    records = RunBook(tmp_path / "state").load()["sync"]
+    assert records["success"].at > records["owed"].at
+    ok, _ = health(plan_jobs(config), RunBook(tmp_path / "state"), now=datetime.now(BANGKOK), grace=GRACE)
+    assert ok
+
+
+def test_health_fails_when_an_owed_catch_up_never_ran(tmp_path: Path) -> None:
+    book = book_with(tmp_path, "sync", bkk(2024, 9, 2, 7))
+    book.record(RunRecord("_scheduler", bkk(2024, 9, 2, 13, 30), True, "scheduler started"))
+    book.record(RunRecord("sync", bkk(2024, 9, 2, 13, 30), False, "a catch-up is owed"), kind="owed")
+    planned = list(PLANNED.values())
+    assert health(planned, book, now=bkk(2024, 9, 2, 13, 31), grace=GRACE)[0]  # it may still be starting
+    ok, why = health(planned, book, now=bkk(2024, 9, 2, 13, 33), grace=GRACE)
+    assert not ok
+    assert why == "sync: a catch-up owed since 2024-09-02T13:30:00+07:00 has not run"
+    book.record(RunRecord("sync", bkk(2024, 9, 2, 13, 34), True, "ok"))
+    assert health(planned, book, now=bkk(2024, 9, 2, 13, 35), grace=GRACE)[0]

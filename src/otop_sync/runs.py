@@ -50,16 +50,17 @@ class RunBook:
                 records.setdefault(job, {})[kind] = record
         return records
 
-    def record(self, record: RunRecord) -> None:
-        """Best effort: a record that cannot be written is logged, and never undoes the run it records."""
+    def record(self, record: RunRecord, *, kind: str | None = None) -> None:
+        """Best effort: a record that cannot be written is logged, and never undoes the run it records.
+        `kind` is "success" or "failure" (from `record.ok`) or "owed": a catch-up the scheduler owes."""
         try:
-            self._record(record)
+            self._record(record, kind or ("success" if record.ok else "failure"))
         except OSError as exc:
             log.warning("cannot write the record of runs %s: %s", self.path, exc.strerror or exc)
 
-    def _record(self, record: RunRecord) -> None:
+    def _record(self, record: RunRecord, kind: str) -> None:
         records = self.load()
-        records.setdefault(record.job, {})["success" if record.ok else "failure"] = record
+        records.setdefault(record.job, {})[kind] = record
         payload = {job: {kind: r.as_dict() for kind, r in kinds.items()} for job, kinds in records.items()}
         self.path.parent.mkdir(parents=True, exist_ok=True)
         write_atomically(self.path, json.dumps(payload, ensure_ascii=False, indent=2).encode())

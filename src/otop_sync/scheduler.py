@@ -28,6 +28,7 @@ from otop_sync.periods import format_be_datetime
 from otop_sync.runs import RunBook, RunRecord
 
 STARTED = "_scheduler"
+OWED_SECONDS = 120  # a catch-up runs as the scheduler starts; one not run by then was dropped
 log = logging.getLogger("otop_sync")
 
 
@@ -89,8 +90,14 @@ def missed_jobs(
 def health(
     planned: Sequence[PlannedJob], book: RunBook, *, now: datetime, grace: timedelta
 ) -> tuple[bool, str]:
-    """Unhealthy when a run was due more than `grace` ago and no run has succeeded since."""
+    """Unhealthy when a catch-up owed at start-up has not run within OWED_SECONDS, or when a run was due
+    more than `grace` ago and no run has succeeded since."""
     records = book.load()
+    for name, kinds in sorted(records.items()):
+        owed = kinds.get("owed")
+        ran = [kinds[k].at for k in ("success", "failure") if k in kinds]
+        if owed and not any(at >= owed.at for at in ran) and now - owed.at > timedelta(seconds=OWED_SECONDS):
+            return False, f"{name}: a catch-up owed since {owed.at.isoformat()} has not run"
     successes = [
         k["success"].at for name, k in records.items() if "success" in k and not name.startswith("_")
     ]
@@ -176,7 +183,18 @@ def serve(config: Config, runner: Runner, *, now: datetime, finish_seconds: floa
         )
     for job in missed_jobs(planned, runner.book, now=now, grace=grace):
         log.info("%s: missed while otop-sync was not running; running it once now", job.name)
-        scheduler.add_job(runner.run_job, "date", run_date=now, args=[job], id=f"catch-up {job.name}")
+        # Owed until the job runs: `status --check` fails if the catch-up never does.
+        runner.book.record(RunRecord(job.name, now, False, "a catch-up is owed"), kind="owed")
+        scheduler.add_job(
+            runner.run_job,
+            "date",
+            run_date=now,
+            args=[job],
+            id=f"catch-up {job.name}",
+            # The same grace as the job itself: with APScheduler's default of one second, a start-up
+            # slower than that logged "missed by 0:00:02" and dropped the catch-up.
+            misfire_grace_time=int(grace.total_seconds()) or 1,
+        )
     runner.book.record(RunRecord(STARTED, now, True, "scheduler started"))
 
     def stop(signum: int, frame: FrameType | None) -> None:
