@@ -434,3 +434,19 @@ def test_an_answer_that_breaks_off_is_retried_then_one_line(tmp_path: Path) -> N
         with pytest.raises(SourceError, match=r"the answer from http://127\.0\.0\.1:\d+ broke off \("):
             run(src)
     assert src.api_calls == 3
+
+
+def test_a_key_file_every_user_can_read_gets_a_warning_naming_chmod(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    key = Path(service_account_file(tmp_path))
+    key.chmod(0o600)
+    load_credentials(str(key))
+    assert not caplog.records
+    key.chmod(0o644)
+    load_credentials(str(key))
+    (warning,) = [r.getMessage() for r in caplog.records]
+    assert warning == (
+        f"the service-account key file {key} can be read by every user of this machine (mode 644): "
+        f"chmod 600 {key}"
+    )

@@ -82,12 +82,15 @@ DEFAULT_LINE_ENDPOINT = "https://api.line.me"
 SHEETS_ENDPOINT_ENV = "OTOP_SYNC_SHEETS_ENDPOINT"
 LINE_ENDPOINT_ENV = "OTOP_SYNC_LINE_ENDPOINT"
 LINE_TOKEN_ENV = "LINE_CHANNEL_ACCESS_TOKEN"
+CREDENTIALS_ENV = "GOOGLE_APPLICATION_CREDENTIALS"
 
 
 @dataclass(frozen=True)
 class Google:
     spreadsheet_key: str | None
-    credentials_file: Path | None  # None: $GOOGLE_APPLICATION_CREDENTIALS, else application defaults
+    credentials_file: (
+        Path | None
+    )  # the setting, else $GOOGLE_APPLICATION_CREDENTIALS; None: application defaults
     endpoint: str = DEFAULT_SHEETS_ENDPOINT
     timeout_seconds: float = 30
     retry_for_seconds: float = 180
@@ -415,13 +418,19 @@ def _parse_google(doc: _Table, base: Path, environ: Mapping[str, str]) -> Google
         raise google.fail("spreadsheet_key", str(exc)) from None
     return Google(
         spreadsheet_key=key or None,
-        credentials_file=google.resolved("credentials_file", base),
+        credentials_file=google.resolved("credentials_file", base)
+        or _from_environment(environ, CREDENTIALS_ENV),
         endpoint=_endpoint(
             google.text("endpoint", ""), environ.get(SHEETS_ENDPOINT_ENV), DEFAULT_SHEETS_ENDPOINT
         ),
         timeout_seconds=google.seconds("timeout_seconds", 30),
         retry_for_seconds=google.seconds("retry_for_seconds", 180),
     )
+
+
+def _from_environment(environ: Mapping[str, str], name: str) -> Path | None:
+    value = (environ.get(name) or "").strip()
+    return Path(value) if value else None
 
 
 def _endpoint(configured: str, from_environment: str | None, default: str) -> str:

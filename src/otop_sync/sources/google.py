@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import stat
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -83,9 +85,11 @@ def load_credentials(credentials_file: str | None) -> Credentials:
     """A service-account key file when one is named, else Google's application default credentials."""
     try:
         if credentials_file:
-            return service_account.Credentials.from_service_account_file(  # type: ignore[no-any-return]
+            credentials = service_account.Credentials.from_service_account_file(
                 credentials_file, scopes=[SCOPE]
             )
+            _warn_if_others_can_read(credentials_file)
+            return credentials  # type: ignore[no-any-return]
         credentials, _ = google.auth.default(scopes=[SCOPE])
         return credentials
     except FileNotFoundError:
@@ -99,6 +103,20 @@ def load_credentials(credentials_file: str | None) -> Credentials:
             f"no usable Google credentials ({str(exc).splitlines()[0]}): set GOOGLE_APPLICATION_CREDENTIALS "
             "(or credentials_file in province.toml) to a service-account key file"
         ) from None
+
+
+def _warn_if_others_can_read(path: str) -> None:
+    """The key signs in as the service account: a copy readable by every user of the machine is a leak
+    waiting to happen. A warning, not a refusal: the run goes on."""
+    mode = os.stat(path).st_mode
+    if mode & stat.S_IROTH:
+        log.warning(
+            "the service-account key file %s can be read by every user of this machine (mode %o): "
+            "chmod 600 %s",
+            path,
+            stat.S_IMODE(mode),
+            path,
+        )
 
 
 class _EndpointAdapter(BaseAdapter):
