@@ -450,3 +450,34 @@ def test_a_key_file_every_user_can_read_gets_a_warning_naming_chmod(
         f"the service-account key file {key} can be read by every user of this machine (mode 644): "
         f"chmod 600 {key}"
     )
+
+
+def test_a_lone_surrogate_from_google_is_replaced_visibly_and_the_row_flagged(
+    fake: FakeSheetsAPI, key_file: Path
+) -> None:
+    broken = "ส่งแล้ว \ud83c"  # half of an emoji, as a broken client sends it; valid in JSON, not in UTF-8
+    rows = [
+        RESPONSE_HEADER,
+        (bkk(2024, 9, 10), "ท่าบ่อ", "ก.ย. 2567", 3, 400000, "ผู้รายงาน", "081", broken),
+        (bkk(2024, 9, 11), "สังคม\ud800", "ก.ย. 2567", 3, 400000, "ผู้รายงาน", "081", ""),
+    ]
+    fake.spreadsheets.clear()
+    base = [BASE_HEADER, ("ท่าบ่อ", "ไตรมาส 4/2566", 300000)]
+    fake.add_spreadsheet(KEY, {RESPONSES_TAB: [[api_value(v) for v in r] for r in rows], BASE_YEAR_TAB: base})
+    outcome = run(source(fake, key_file))
+    from otop_sync.brief import render_html
+    from otop_sync.messages import announcement
+    from otop_sync.outcome import as_json
+    from otop_sync.settings import shipped_dir
+
+    # Everything that is written or printed can be encoded.
+    json.dumps(as_json(outcome), ensure_ascii=False).encode()
+    render_html(outcome, CONFIG, folders=[shipped_dir("templates")]).encode()
+    message = announcement(outcome, CONFIG)
+    assert message is not None
+    message.text.encode()
+    book = fake.spreadsheets[KEY]
+    assert book.table("สรุปผล")[2][15].endswith("หมายเหตุจากอำเภอ: ส่งแล้ว �")
+    problems = {(row[2], row[3]): row[4] for row in book.table("ตรวจสอบข้อมูล")[1:]}
+    assert problems[("ท่าบ่อ", "ใช้ แต่โปรดตรวจสอบ")].startswith("คำตอบมีอักขระที่อ่านไม่ได้ (แสดงเป็น �)")
+    assert problems[("สังคม�", "ไม่นำมาใช้")] == "ไม่รู้จักอำเภอ “สังคม�”"

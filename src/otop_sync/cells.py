@@ -62,6 +62,18 @@ def is_blank(value: CellValue) -> bool:
     return value is None or (isinstance(value, str) and not clean_text(value))
 
 
+REPLACEMENT = "\ufffd"  # "�": where a character could not be kept, for a person to see
+# A lone UTF-16 surrogate (a broken client's half of an emoji) cannot be encoded, so it cannot be
+# written to a file, a sheet, JSON or a message; control characters other than tab and new line break
+# the XML of a workbook and show as nothing.
+_UNWRITABLE = re.compile("[\ud800-\udfff\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def writable(text: str) -> str:
+    """The text with every character that cannot be written replaced by "�", visibly."""
+    return _UNWRITABLE.sub(REPLACEMENT, text)
+
+
 QUOTE_LIMIT = 60  # characters of an answer that a reason quotes: enough to recognise it, never a page
 
 

@@ -16,6 +16,7 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from enum import StrEnum
 from itertools import pairwise
 
+from otop_sync.cells import REPLACEMENT
 from otop_sync.config import Checks, Condition, Deadlines, District, Grade, GradeRule, Rubric
 from otop_sync.periods import Month, Quarter, days_late, deadline, format_be_datetime, start_of
 from otop_sync.responses import BaseYear, Report
@@ -274,6 +275,11 @@ def flag_reports(
     for rows in selection.by_district_quarter.values():
         flags.extend(_falling_figures(rows))
         flags.extend(_stale(row, checks.stale_after_months) for row in rows if _is_stale(row, checks))
+        flags.extend(
+            Flag(row.tab, row.row, row.district, "คำตอบมีอักขระที่อ่านไม่ได้ (แสดงเป็น �) โปรดสอบถามอำเภอ")
+            for row in rows
+            if any(REPLACEMENT in text for text in (row.reporter, row.phone, row.remarks))
+        )
     for result in results:
         if result.growth_pct is not None and abs(result.growth_pct) > checks.suspicious_growth_pct:
             assert result.report is not None

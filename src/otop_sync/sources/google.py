@@ -35,7 +35,7 @@ from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_at
 from tenacity.wait import wait_random_exponential
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
-from otop_sync.cells import CellValue, Formula
+from otop_sync.cells import CellValue, Formula, writable
 from otop_sync.config import Form
 from otop_sync.deadline import Budget, DeadlineAdapter, DeadlineExceeded, mount
 from otop_sync.errors import LayoutError, SourceError
@@ -436,6 +436,7 @@ def _rows(values: Sequence[Sequence[Any]]) -> tuple[tuple[CellValue, ...], ...]:
 
 def _cell(value: Any) -> CellValue:
     if isinstance(value, str):
+        value = writable(value)  # JSON can carry a lone surrogate ("\\ud800"); nothing downstream could
         if value.startswith("="):
             return Formula(value)
         return value if value else None

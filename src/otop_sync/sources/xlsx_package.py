@@ -24,6 +24,7 @@ from xml.sax.saxutils import escape
 
 from lxml import etree
 
+from otop_sync.cells import REPLACEMENT
 from otop_sync.config import WorkbookLimits
 from otop_sync.sources.xlsx_reader import DEFAULT_LIMITS, TooLargeError, translated_damage
 from otop_sync.tables import (
@@ -388,7 +389,7 @@ def _cell(ref: str, kind: Kind, value: object, styles: _Styles) -> str:
 
 def _text_cell(ref: str, text: str, style: int) -> str:
     # Inline text is text: "=IMPORTRANGE(...)" from a response stays those characters, never a formula.
-    clean = cell_text(_ILLEGAL_XML.sub("", text))
+    clean = cell_text(_ILLEGAL_XML.sub(REPLACEMENT, text))  # replaced visibly, never dropped unseen
     space = ' xml:space="preserve"' if clean != clean.strip() else ""
     return f'<c r="{ref}"{_style(style)} t="inlineStr"><is><t{space}>{escape(clean)}</t></is></c>'
 
