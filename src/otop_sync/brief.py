@@ -8,7 +8,11 @@ read a file or reach the network.
 
 from __future__ import annotations
 
+import ctypes
 import logging
+import os
+import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -267,14 +271,33 @@ def render_html(
         raise BriefError(f"template {TEMPLATE}: {type(exc).__name__}: {exc}") from exc
 
 
+class RendererStopped(BriefError):
+    """The renderer was stopped by a signal (the service stopping, an operator) before it finished."""
+
+
+TEMPORARY_PREFIX = "otop-sync-brief-"
+
+
 def render_pdf(html: str, *, allowed: Iterable[Path], timeout_seconds: float = 60) -> tuple[bytes, int]:
     """The PDF and its page count, rendered by a child process that is killed at the time limit.
 
     A child process rather than a thread or a fork: a thread cannot be stopped, and forking the
-    scheduler's threaded process can copy a lock that another thread holds."""
-    with tempfile.TemporaryDirectory(prefix="otop-sync-brief-") as folder:
-        target = Path(folder) / "brief.pdf"
-        command = [sys.executable, "-m", "otop_sync.brief", str(target), *(str(p) for p in allowed)]
+    scheduler's threaded process can copy a lock that another thread holds. The child dies with its
+    parent and keeps the time limit itself, so a parent killed mid-render leaves no renderer behind; the
+    folder such a parent leaves is removed by the next render."""
+    remove_abandoned_folders()
+    folder = Path(tempfile.mkdtemp(prefix=f"{TEMPORARY_PREFIX}{os.getpid()}-"))
+    try:
+        target = folder / "brief.pdf"
+        command = [
+            sys.executable,
+            "-m",
+            "otop_sync.brief",
+            str(os.getpid()),
+            f"{timeout_seconds:g}",
+            str(target),
+        ]
+        command.extend(str(p) for p in allowed)
         try:
             done = subprocess.run(
                 command, input=html.encode(), capture_output=True, timeout=timeout_seconds, check=False
@@ -283,17 +306,53 @@ def render_pdf(html: str, *, allowed: Iterable[Path], timeout_seconds: float = 6
             raise BriefError(
                 f"rendering the PDF took longer than {timeout_seconds:g} s ([brief] timeout_seconds)"
             ) from None
+        if done.returncode < 0:
+            raise RendererStopped(f"the renderer was stopped by {signal.Signals(-done.returncode).name}")
         if done.returncode != 0:
             lines = done.stderr.decode(errors="replace").strip().splitlines() or ["no message"]
             raise BriefError(lines[-1].removeprefix("otop-sync: error: "))
         return target.read_bytes(), int(done.stdout.decode().strip() or 0)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def remove_abandoned_folders() -> None:
+    """Remove the temporary folders of renders whose process is gone (killed before it could clean)."""
+    for folder in Path(tempfile.gettempdir()).glob(f"{TEMPORARY_PREFIX}*-*"):
+        pid = folder.name.removeprefix(TEMPORARY_PREFIX).split("-", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    return True
+
+
+def _die_with_parent(parent: int, seconds: float) -> None:
+    """In the renderer: end when the parent ends (Linux's PR_SET_PDEATHSIG), and at the time limit even
+    if nobody is left to enforce it (SIGALRM's default action ends the process)."""
+    if sys.platform == "linux":
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # 1: PR_SET_PDEATHSIG
+    if os.getppid() != parent:  # the parent died before the line above: nobody is waiting
+        os._exit(3)
+    signal.setitimer(signal.ITIMER_REAL, seconds + 1)
 
 
 def _render_main(argv: Sequence[str]) -> int:
-    """`python -m otop_sync.brief OUT.pdf ROOT...`: render the HTML on standard input."""
-    target, *roots = argv
+    """`python -m otop_sync.brief PARENT SECONDS OUT.pdf ROOT...`: render the HTML on standard input."""
+    parent, seconds, target, *roots = argv
+    _die_with_parent(int(parent), float(seconds))
+    html = sys.stdin.buffer.read().decode()
+    os.close(0)  # the whole page is read: the pipe is freed (and a test can tell rendering has begun)
     try:
-        pdf, pages = _render(sys.stdin.buffer.read().decode(), [Path(r) for r in roots])
+        pdf, pages = _render(html, [Path(r) for r in roots])
     except BriefError as exc:
         print(f"otop-sync: error: {exc}", file=sys.stderr)
         return 2
@@ -368,7 +427,12 @@ def write_brief(
 ) -> BriefFiles:
     """Render and write brief-<quarter>-<B.E. date>.html/.pdf and brief-latest.html/.pdf, atomically."""
     page = render_html(outcome, config, folders=folders, thai_numerals=thai_numerals)
-    pdf, pages = render_pdf(page, allowed=[*folders, font_folder()], timeout_seconds=timeout_seconds)
+    try:
+        pdf, pages = render_pdf(page, allowed=[*folders, font_folder()], timeout_seconds=timeout_seconds)
+    except RendererStopped as exc:
+        raise RendererStopped(
+            f"stopped: the brief of {outcome.quarter.label} was not rendered ({exc})"
+        ) from None
     html = page.encode()
     day = to_bangkok(outcome.as_of)
     stem = f"brief-{outcome.quarter.code}-{day.year + BE_OFFSET:04d}-{day.month:02d}-{day.day:02d}"
