@@ -20,7 +20,7 @@ from otop_sync.cli import main
 from otop_sync.demo import DEMO_AS_OF, RESPONSES_TAB, demo_tabs
 from otop_sync.sources.workbook import write_new_workbook
 
-from .builders import sheet_part, with_part
+from .builders import edit, sheet_part, with_part
 
 AS_OF = DEMO_AS_OF.isoformat()
 
@@ -247,3 +247,16 @@ def test_a_large_part_otop_sync_never_reads_is_streamed_through_not_loaded(
     with zipfile.ZipFile(big) as package:
         assert package.getinfo("xl/media/image1.png").file_size == 250_000_000
         assert "ผลรายไตรมาส" in package.read("xl/workbook.xml").decode()
+
+
+def test_content_past_the_row_limit_is_refused_naming_the_setting(
+    demo: Path, province: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    edit(province, "province.toml", "max_rows = 200000", "max_rows = 30")
+    assert (
+        main(["run", "--workbook", str(demo), "--config", str(province), "--as-of", AS_OF, "--no-brief"]) == 1
+    )
+    assert capsys.readouterr().err.strip().splitlines()[-1] == (
+        f"otop-sync: error: {demo} is too large to read: tab 'การตอบกลับแบบฟอร์ม 1' has content in row 31, "
+        "past the limit of 30 rows ([workbook] max_rows)"
+    )

@@ -120,7 +120,7 @@ class App:
             return Target(self._google(key), self._lock_for(f"spreadsheet {key}"), f"spreadsheet {key}")
         path = workbook or self.config.province.workbook
         if path is not None:
-            return Target(WorkbookSource(path), _beside(path), str(path))
+            return Target(WorkbookSource(path, self.config.workbook), _beside(path), str(path))
         if unattended:
             raise UsageError(
                 f"`otop-sync {command}` does not run on the demo workbook, since it acts unattended or "

@@ -101,7 +101,9 @@ class WorkbookLimits:
     """How much a local workbook may make otop_sync read before it refuses, in one line."""
 
     part_bytes: int = 200_000_000  # a part of the package, uncompressed
-    rows: int = 1_000_000  # the last row with content, in a tab otop_sync reads
+    # The last row with content in a tab otop_sync reads: national scale over ten years is 110,000 rows;
+    # a million rows of cells would take more memory than the 1 GB otop_sync promises to stay within.
+    rows: int = 200_000
 
 
 @dataclass(frozen=True)
