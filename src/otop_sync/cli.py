@@ -1,4 +1,8 @@
-"""``otop-sync``: parse the options, call the use case, turn errors into one line and an exit status."""
+"""``otop-sync``: parse the options, call the use case, turn errors into one line and an exit status.
+
+Each command imports what it needs when it runs: `otop-sync --help` and `--version` import almost
+nothing, and no command imports the PDF renderer or the Google client it does not use.
+"""
 
 from __future__ import annotations
 
@@ -8,21 +12,17 @@ import logging
 import sys
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from logging.handlers import RotatingFileHandler
 from pathlib import Path
-from zoneinfo import ZoneInfo
+from typing import TYPE_CHECKING
 
 from otop_sync import __version__
-from otop_sync.app import DEMO_WORKBOOK, App, Target
-from otop_sync.config import Action, Config, spreadsheet_key
-from otop_sync.demo import DEMO_AS_OF, demo_tabs
 from otop_sync.errors import BriefError, OtopSyncError, UsageError
-from otop_sync.outcome import Outcome, as_json
-from otop_sync.periods import BANGKOK, Quarter, format_be_datetime, to_bangkok
-from otop_sync.runs import RunBook
-from otop_sync.settings import config_dir, load_config
-from otop_sync.sources.workbook import write_new_workbook
-from otop_sync.tables import grade_text, needs_text, rounded
+
+if TYPE_CHECKING:
+    from otop_sync.app import App, Target
+    from otop_sync.config import Config
+    from otop_sync.outcome import Outcome
+    from otop_sync.periods import Quarter
 
 log = logging.getLogger("otop_sync")
 
@@ -127,7 +127,11 @@ def _parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser("demo", parents=[common], help="write a sample workbook to try otop_sync on")
     demo.add_argument(
-        "path", metavar="PATH", type=Path, nargs="?", help=f"where to write it (default: {DEMO_WORKBOOK})"
+        "path",
+        metavar="PATH",
+        type=Path,
+        nargs="?",
+        help="where to write it (default: the demo workbook here)",
     )
     demo.add_argument("--output", metavar="PATH", type=Path, help="the same as PATH")
     demo.add_argument("--force", action="store_true", help="overwrite an existing file")
@@ -136,6 +140,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _as_of(text: str) -> datetime:
+    from otop_sync.periods import to_bangkok
+
     try:
         return to_bangkok(datetime.fromisoformat(text))
     except ValueError:
@@ -145,6 +151,8 @@ def _as_of(text: str) -> datetime:
 
 
 def _spreadsheet(text: str) -> str:
+    from otop_sync.config import spreadsheet_key
+
     try:
         return spreadsheet_key(text)
     except ValueError as exc:
@@ -152,6 +160,8 @@ def _spreadsheet(text: str) -> str:
 
 
 def _quarter(text: str) -> Quarter:
+    from otop_sync.periods import Quarter
+
     try:
         return Quarter.parse(text)
     except ValueError as exc:
@@ -159,10 +169,15 @@ def _quarter(text: str) -> Quarter:
 
 
 def _app(args: argparse.Namespace) -> App:
+    from otop_sync.app import App
+    from otop_sync.settings import config_dir, load_config
+
     return App(load_config(config_dir(args.config)), clock=_now)
 
 
 def _now() -> datetime:
+    from otop_sync.periods import BANGKOK
+
     return datetime.now(BANGKOK)
 
 
@@ -171,6 +186,9 @@ def _target(app: App, args: argparse.Namespace, command: str, **options: bool) -
 
 
 def _run(args: argparse.Namespace) -> int:
+    from otop_sync.config import Action
+    from otop_sync.outcome import as_json
+
     app = _app(args)
     target = _target(app, args, "run", writes=not args.dry_run)
     result = app.run(
@@ -203,6 +221,8 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _brief(args: argparse.Namespace) -> int:
+    from otop_sync.config import Action
+
     app = _app(args)
     result = app.run(
         Action.SYNC,
@@ -222,6 +242,7 @@ def _brief(args: argparse.Namespace) -> int:
 
 def _qr(args: argparse.Namespace) -> int:
     from otop_sync.brief import write_qr
+    from otop_sync.settings import config_dir, load_config
 
     config = load_config(config_dir(args.config))
     svg, png = write_qr(config.province.form_url, args.output or config.brief.output)
@@ -230,6 +251,8 @@ def _qr(args: argparse.Namespace) -> int:
 
 
 def _print_summary(outcome: Outcome, brief: dict[str, object] | None) -> None:
+    from otop_sync.tables import grade_text, needs_text, rounded
+
     rows = outcome.rows
     print(f"{outcome.quarter.label} ({outcome.quarter.code}) as of {outcome.as_of.isoformat()}")
     print(
@@ -254,6 +277,8 @@ def _print_summary(outcome: Outcome, brief: dict[str, object] | None) -> None:
 
 
 def _message(args: argparse.Namespace) -> int:
+    from otop_sync.config import Action
+
     app = _app(args)
     target = _target(app, args, args.kind, unattended=True, writes=False)
     who = args.kind + (" (dry run)" if args.dry_run else "")
@@ -291,6 +316,8 @@ class _ZonedFormatter(logging.Formatter):
     shows (the server's own clock is often UTC)."""
 
     def __init__(self, zone: str) -> None:
+        from zoneinfo import ZoneInfo
+
         super().__init__("%(asctime)s otop-sync %(levelname)s %(message)s")
         self.zone = ZoneInfo(zone)
 
@@ -300,6 +327,8 @@ class _ZonedFormatter(logging.Formatter):
 
 def _log_to_file(config: Config) -> None:
     """Timestamps on every line for a long-running service, and the rotating file if configured."""
+    from logging.handlers import RotatingFileHandler
+
     formatter = _ZonedFormatter(config.timezone)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # its job bookkeeping is not news
     for handler in logging.getLogger().handlers:
@@ -314,9 +343,12 @@ def _log_to_file(config: Config) -> None:
 
 def _status(args: argparse.Namespace) -> int:
     from otop_sync import scheduler
+    from otop_sync.periods import format_be_datetime
+    from otop_sync.runs import RunBook
+    from otop_sync.settings import config_dir, load_config
 
     config = load_config(config_dir(args.config))
-    now = datetime.now(BANGKOK)
+    now = _now()
     book = RunBook(config.service.state_dir)
     planned = scheduler.plan_jobs(config)
     healthy, why = scheduler.health(
@@ -346,6 +378,10 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
+    from otop_sync.app import DEMO_WORKBOOK
+    from otop_sync.demo import DEMO_AS_OF, demo_tabs
+    from otop_sync.sources.workbook import write_new_workbook
+
     path: Path = args.path or args.output or DEMO_WORKBOOK
     if path.exists() and not args.force:
         raise UsageError(f"{path} exists; pass --force to overwrite it")
