@@ -6,6 +6,7 @@ a bad cell is data, reported with the row, never the end of a run.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -131,19 +132,20 @@ def read_count(value: CellValue, label: str) -> int | Problem:
 
 def read_timestamp(value: CellValue) -> datetime | Problem:
     """A sheet serial number, a date cell, or "d/m/yyyy H:MM:SS" (B.E. above 2400), in Bangkok time."""
-    problem = Problem(f"ประทับเวลาอ่านไม่ได้ ({_quoted(value)})")
+    moment: datetime | None = None
     try:
-        if isinstance(value, bool) or value is None or isinstance(value, Formula):
-            return problem
         if isinstance(value, datetime):
-            return to_bangkok(_ce(value))
-        if isinstance(value, date):
-            return datetime.combine(_ce(value), time(0), tzinfo=BANGKOK)
-        if isinstance(value, int | float | Decimal):
-            return _from_serial(float(value)) or problem
-        return _timestamp_from_text(clean_text(value)) or problem
+            moment = to_bangkok(_ce(value))
+        elif isinstance(value, date):
+            moment = datetime.combine(_ce(value), time(0), tzinfo=BANGKOK)
+        elif isinstance(value, int | float | Decimal) and not isinstance(value, bool):
+            moment = _from_serial(float(value))
+        elif isinstance(value, str):
+            moment = _timestamp_from_text(clean_text(value))
     except (ValueError, OverflowError, ArithmeticError):
-        return problem
+        moment = None
+    # The reason is worded only when there is one: at national size most cells have none.
+    return moment or Problem(f"ประทับเวลาอ่านไม่ได้ ({_quoted(value)})")
 
 
 def _ce(moment: AnyDate) -> AnyDate:
@@ -199,21 +201,25 @@ def _year(text: str) -> int | None:
 
 def read_month(value: CellValue) -> Month | Problem:
     """ "สิงหาคม 2567", "ส.ค. 2567", "ส.ค. 67", "8/2567", "2024-08", or a date cell."""
-    problem = Problem(f"เดือนที่รายงานอ่านไม่ได้ ({_quoted(value)})")
+    month: Month | None = None
     if isinstance(value, datetime | date):
-        return Month.of(_ce(value))
-    if isinstance(value, int | float) and not isinstance(value, bool) and value >= _FIRST_MONTH_SERIAL:
+        month = Month.of(_ce(value))
+    elif isinstance(value, int | float) and not isinstance(value, bool) and value >= _FIRST_MONTH_SERIAL:
         # Sheets turns an answer like "2024-08" into a date, which the API hands over as a serial day.
         moment = _from_serial(float(value))
-        return Month.of(moment) if moment else problem
-    if not isinstance(value, str):
-        return problem
-    text = clean_text(value)
-    year_text, number = _split_month(text)
+        month = Month.of(moment) if moment else None
+    elif isinstance(value, str):
+        month = _month_from_text(value)
+    return month or Problem(f"เดือนที่รายงานอ่านไม่ได้ ({_quoted(value)})")
+
+
+@functools.lru_cache(maxsize=4096)  # a dozen labels, written a few ways, thousands of times each
+def _month_from_text(value: str) -> Month | None:
+    year_text, number = _split_month(clean_text(value))
     if year_text is None or number is None or not 1 <= number <= 12:
-        return problem
+        return None
     year = _year(year_text)
-    return problem if year is None else Month(year, number)
+    return None if year is None else Month(year, number)
 
 
 def _split_month(text: str) -> tuple[str | None, int | None]:
