@@ -97,7 +97,7 @@ class App:
     ) -> None:
         self.config = config
         self.clock = clock
-        self._channel = channel or self._line_channel
+        self._channel = channel or self.line_client
         self.book = RunBook(config.service.state_dir)
 
     # Which spreadsheet -----------------------------------------------------------------------------
@@ -231,13 +231,6 @@ class App:
         except BriefError as exc:
             return None, exc
 
-    def render_brief(self, outcome: Outcome) -> BriefFiles:
-        files, failure = self._brief(outcome)
-        if failure is not None:
-            raise failure
-        assert files is not None
-        return files
-
     # Messages ----------------------------------------------------------------------------------------
 
     def _message(self, action: Action, outcome: Outcome, *, send: bool) -> tuple[Message | None, str]:
@@ -287,9 +280,6 @@ class App:
             + check_renderer(config)
             + check_folders(folders)
         )
-
-    def _line_channel(self) -> Channel | None:
-        return self.line_client()
 
     def line_client(self) -> LineClient | None:
         line = self.config.line

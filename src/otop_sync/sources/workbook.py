@@ -21,13 +21,17 @@ from otop_sync.errors import LayoutError, SourceError
 from otop_sync.responses import Tab
 from otop_sync.sources.contract import SheetData, Writes, responses_tabs
 from otop_sync.sources.xlsx_package import PackageError, replace_sheets
-from otop_sync.sources.xlsx_reader import DamagedError, TooLargeError, WorkbookReader, open_workbook
+from otop_sync.sources.xlsx_reader import (
+    DEFAULT_LIMITS,
+    DamagedError,
+    TooLargeError,
+    WorkbookReader,
+    open_workbook,
+)
 from otop_sync.tables import Table, as_cell
 
 if TYPE_CHECKING:
     from openpyxl import Workbook
-
-DEFAULT_LIMITS = WorkbookLimits()
 
 
 def owner_files(path: Path) -> tuple[Path, Path]:
