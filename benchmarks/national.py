@@ -101,6 +101,36 @@ def best(command: list[str], times: int) -> tuple[float, float]:
     return min(timed(command) for _ in range(times))
 
 
+PHASES = """
+import shutil, sys, tempfile, time
+started = time.perf_counter()
+from datetime import datetime
+from pathlib import Path
+from otop_sync.periods import BANGKOK
+from otop_sync.settings import load_config
+from otop_sync.sources.workbook import WorkbookSource
+from otop_sync.sync import decide
+imported = time.perf_counter()
+config = load_config(Path(sys.argv[2]))
+configured = time.perf_counter()
+source = WorkbookSource(Path(sys.argv[1]), config.workbook)
+data = source.read(config.form)
+read = time.perf_counter()
+as_of = datetime(2024, 9, 16, 8, tzinfo=BANGKOK)
+outcome, writes = decide(data, config=config, as_of=as_of, computed_at=as_of)
+decided = time.perf_counter()
+copy = Path(tempfile.mkdtemp()) / "copy.xlsx"
+shutil.copy(sys.argv[1], copy)
+writer = WorkbookSource(copy, config.workbook)
+writer.read(config.form)
+started_writing = time.perf_counter()
+writer.write(writes)
+written = time.perf_counter()
+print(f"imports {imported - started:.2f} s, configuration {configured - imported:.2f} s, "
+      f"reading {read - configured:.2f} s, grading {decided - read:.2f} s, "
+      f"writing {written - started_writing:.2f} s")
+"""
+
 TABS = (RESPONSES_TAB, BASE_YEAR_TAB, "ผลรายไตรมาส", "บันทึกการประมวลผล")
 CALAMINE = (
     "import sys\nfrom python_calamine import CalamineWorkbook\n"
@@ -120,6 +150,7 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, help="write the workbook and configuration here and keep them")
     parser.add_argument("--times", type=int, default=5, help="runs of each command, the best counted")
     parser.add_argument("--brief", action="store_true", help="also time a run with the brief (slow)")
+    parser.add_argument("--phases", action="store_true", help="also time a run's phases, in one process")
     args = parser.parse_args()
     folder = args.keep or Path(tempfile.mkdtemp(prefix="otop-bench-"))
     folder.mkdir(parents=True, exist_ok=True)
@@ -164,6 +195,14 @@ def main() -> None:
         seconds, peak = timed(run[:-1])
         label = "otop-sync run with the brief of 928 districts"
         print(f"  {label:<45} {seconds:6.2f} s         peak {peak:4.0f} MB")
+    if args.phases:
+        done = subprocess.run(
+            [sys.executable, "-c", PHASES, str(workbook), str(config)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        print("  phases of a steady-state run, one process:", done.stdout.strip())
     if not args.keep:
         shutil.rmtree(folder)
 
