@@ -11,12 +11,23 @@ import tempfile
 import textwrap
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from otop_sync.brief import TEMPORARY_PREFIX, RendererStopped, check_renderer, font_folder, write_brief
+from otop_sync.brief import (
+    TEMPORARY_PREFIX,
+    RendererStopped,
+    WarmRenderer,
+    check_renderer,
+    font_faces,
+    font_folder,
+    render_pdf,
+    write_brief,
+)
 from otop_sync.demo import DEMO_AS_OF, demo_tabs
+from otop_sync.errors import BriefError
 from otop_sync.settings import shipped_dir
 from otop_sync.sources.memory import MemorySource
 
@@ -135,3 +146,52 @@ def test_the_renderer_keeps_its_own_time_limit(tmp_path: Path) -> None:
     assert done.returncode == -signal.SIGALRM
     assert time.monotonic() - started < 15  # the limit, plus the second it allows, plus starting up
     assert not (tmp_path / "out.pdf").exists()
+
+
+@pytest.fixture
+def warm() -> Iterator[WarmRenderer]:
+    renderer = WarmRenderer()
+    yield renderer
+    renderer.close()
+
+
+def thai_page() -> str:
+    """A page as the brief sets it: the Sarabun files declared, Thai text."""
+    faces = "".join(
+        f'@font-face {{ font-family: "Sarabun"; src: url("{face["url"]}"); }}' for face in font_faces()
+    )
+    return f'<html lang="th"><style>{faces} body {{ font-family: "Sarabun"; }}</style><p>น้ำ ที่ หนึ่ง</p></html>'
+
+
+def test_a_warm_renderer_serves_brief_after_brief_from_one_process(warm: WarmRenderer) -> None:
+    first = render_pdf(thai_page(), allowed=[font_folder()], timeout_seconds=60, renderer=warm)
+    pid = warm.pid
+    started = time.monotonic()
+    second = render_pdf(thai_page(), allowed=[font_folder()], timeout_seconds=60, renderer=warm)
+    assert warm.pid == pid
+    assert first[0].startswith(b"%PDF")
+    assert second[0].startswith(b"%PDF")
+    assert (first[1], second[1]) == (1, 1)
+    assert time.monotonic() - started < 5
+
+
+def test_a_warm_renderer_that_times_out_or_dies_is_replaced(warm: WarmRenderer) -> None:
+    with pytest.raises(BriefError, match=r"took longer than 1 s \(\[brief\] timeout_seconds\)"):
+        warm.render(SLOW_PAGE, allowed=[font_folder()], timeout_seconds=1)
+    assert warm.pid is None
+    warm.render(thai_page(), allowed=[font_folder()], timeout_seconds=60)
+    crashed = warm.pid
+    assert crashed is not None
+    os.kill(crashed, signal.SIGKILL)
+    time.sleep(0.2)
+    _, pages = warm.render(thai_page(), allowed=[font_folder()], timeout_seconds=60)  # a new one, started
+    assert pages == 1
+    assert warm.pid not in (None, crashed)
+
+
+def test_a_page_the_warm_renderer_refuses_is_one_line_and_it_goes_on(warm: WarmRenderer) -> None:
+    with pytest.raises(BriefError, match="instead of Sarabun: the Thai font did not load"):
+        warm.render("<p>no font declared</p>", allowed=[font_folder()], timeout_seconds=60)
+    pid = warm.pid
+    assert warm.render(thai_page(), allowed=[font_folder()], timeout_seconds=60)[1] == 1
+    assert warm.pid == pid

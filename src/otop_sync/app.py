@@ -41,7 +41,7 @@ from otop_sync.sources.workbook import WorkbookSource, write_new_workbook
 from otop_sync.sync import sync
 
 if TYPE_CHECKING:
-    from otop_sync.brief import BriefFiles
+    from otop_sync.brief import BriefFiles, WarmRenderer
     from otop_sync.line import LineClient
 
 DEMO_WORKBOOK = Path("otop-sync-demo.xlsx")
@@ -94,9 +94,12 @@ class App:
         *,
         clock: Callable[[], datetime],
         channel: Callable[[], Channel | None] | None = None,
+        renderer: WarmRenderer | None = None,
     ) -> None:
+        """`renderer`: a renderer kept warm by a long-running service; None renders each brief afresh."""
         self.config = config
         self.clock = clock
+        self.renderer = renderer
         self._channel = channel or self.line_client
         self.book = RunBook(config.service.state_dir)
 
@@ -225,6 +228,7 @@ class App:
                     folders=[f for f in (settings.templates, shipped_dir("templates")) if f],
                     thai_numerals=settings.thai_numerals,
                     timeout_seconds=settings.timeout_seconds,
+                    renderer=self.renderer,
                 ),
                 None,
             )

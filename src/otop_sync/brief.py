@@ -8,14 +8,18 @@ read a file or reach the network.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
+import json
 import logging
 import os
+import selectors
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
+import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -278,13 +282,18 @@ class RendererStopped(BriefError):
 TEMPORARY_PREFIX = "otop-sync-brief-"
 
 
-def render_pdf(html: str, *, allowed: Iterable[Path], timeout_seconds: float = 60) -> tuple[bytes, int]:
+def render_pdf(
+    html: str, *, allowed: Iterable[Path], timeout_seconds: float = 60, renderer: WarmRenderer | None = None
+) -> tuple[bytes, int]:
     """The PDF and its page count, rendered by a child process that is killed at the time limit.
 
     A child process rather than a thread or a fork: a thread cannot be stopped, and forking the
     scheduler's threaded process can copy a lock that another thread holds. The child dies with its
     parent and keeps the time limit itself, so a parent killed mid-render leaves no renderer behind; the
-    folder such a parent leaves is removed by the next render."""
+    folder such a parent leaves is removed by the next render. A `renderer` kept warm by a long-running
+    service renders instead of a fresh child, under the same limits."""
+    if renderer is not None:
+        return renderer.render(html, allowed=allowed, timeout_seconds=timeout_seconds)
     remove_abandoned_folders()
     folder = Path(tempfile.mkdtemp(prefix=f"{TEMPORARY_PREFIX}{os.getpid()}-"))
     try:
@@ -316,6 +325,99 @@ def render_pdf(html: str, *, allowed: Iterable[Path], timeout_seconds: float = 6
         shutil.rmtree(folder, ignore_errors=True)
 
 
+class WarmRenderer:
+    """One renderer process kept for a long-running service (the scheduler), so that a brief costs its
+    rendering and not a fresh start of WeasyPrint, about a second. It keeps the guarantees of a one-off
+    render: it dies with its parent and each page has its time limit; after a time-out or a crash it is
+    replaced, for the next brief."""
+
+    def __init__(self) -> None:
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
+    def start(self) -> None:
+        """Start the renderer now (it warms up while the service does other things), if it is not up."""
+        if self._process is not None and self._process.poll() is not None:
+            self._discard()  # it died between briefs
+        if self._process is None:
+            command = [sys.executable, "-m", "otop_sync.brief", "serve", str(os.getpid())]
+            self._process = subprocess.Popen(
+                command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, bufsize=0
+            )
+
+    def close(self) -> None:
+        self._discard()
+
+    def _discard(self) -> int | None:
+        """Stop the renderer, reap it and close its pipes; its exit status, if it had one."""
+        process, self._process = self._process, None
+        if process is None:
+            return None
+        if process.poll() is None:
+            process.kill()
+        code = process.wait()
+        for pipe in (process.stdin, process.stdout):
+            if pipe is not None:
+                with contextlib.suppress(OSError):  # a pipe to a dead renderer may refuse to flush
+                    pipe.close()
+        return code
+
+    def render(self, html: str, *, allowed: Iterable[Path], timeout_seconds: float) -> tuple[bytes, int]:
+        self.start()
+        process = self._process
+        assert process is not None
+        assert process.stdin is not None
+        assert process.stdout is not None
+        remove_abandoned_folders()
+        folder = Path(tempfile.mkdtemp(prefix=f"{TEMPORARY_PREFIX}{os.getpid()}-"))
+        try:
+            target, page = folder / "brief.pdf", html.encode()
+            request = {"target": str(target), "roots": [str(p) for p in allowed], "bytes": len(page)}
+            try:
+                process.stdin.write(
+                    json.dumps({**request, "seconds": timeout_seconds}).encode() + b"\n" + page
+                )
+            except OSError:
+                self._discard()
+                raise BriefError("the renderer had stopped; a new one renders the next brief") from None
+            answer = _read_line(process.stdout.fileno(), time.monotonic() + timeout_seconds)
+            if answer is None:
+                self._discard()
+                raise BriefError(
+                    f"rendering the PDF took longer than {timeout_seconds:g} s ([brief] timeout_seconds)"
+                )
+            if not answer:
+                code = self._discard() or 0
+                if code < 0:
+                    raise RendererStopped(f"the renderer was stopped by {signal.Signals(-code).name}")
+                raise BriefError(f"the renderer ended with status {code}")
+            result = json.loads(answer)
+            if "error" in result:
+                raise BriefError(str(result["error"]))
+            return target.read_bytes(), int(result["pages"])
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _read_line(descriptor: int, deadline: float) -> bytes | None:
+    """One line from the renderer: None when the deadline passes first, b"" when it has gone."""
+    buffer = b""
+    with selectors.DefaultSelector() as selector:
+        selector.register(descriptor, selectors.EVENT_READ)
+        while b"\n" not in buffer:
+            left = deadline - time.monotonic()
+            if left <= 0 or not selector.select(left):
+                return None
+            chunk = os.read(descriptor, 65536)
+            if not chunk:
+                return b""
+            buffer += chunk
+    return buffer
+
+
 def remove_abandoned_folders() -> None:
     """Remove the temporary folders of renders whose process is gone (killed before it could clean)."""
     for folder in Path(tempfile.gettempdir()).glob(f"{TEMPORARY_PREFIX}*-*"):
@@ -334,21 +436,53 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _die_with_parent(parent: int, seconds: float) -> None:
-    """In the renderer: end when the parent ends (Linux's PR_SET_PDEATHSIG), and at the time limit even
-    if nobody is left to enforce it (SIGALRM's default action ends the process)."""
+def _die_with_parent(parent: int) -> None:
+    """In the renderer: end when the parent ends (Linux's PR_SET_PDEATHSIG)."""
     if sys.platform == "linux":
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(1, signal.SIGKILL)  # 1: PR_SET_PDEATHSIG
     if os.getppid() != parent:  # the parent died before the line above: nobody is waiting
         os._exit(3)
-    signal.setitimer(signal.ITIMER_REAL, seconds + 1)
+
+
+def _time_limit(seconds: float) -> None:
+    """End at the time limit (and a second) even if nobody is left to enforce it: SIGALRM's default
+    action ends the process. 0 switches it off."""
+    signal.setitimer(signal.ITIMER_REAL, seconds + 1 if seconds else 0)
+
+
+def _serve_main(parent: int) -> int:
+    """`python -m otop_sync.brief serve PARENT`: render page after page (a JSON request line, then the
+    page's bytes), answering a JSON line each: {"pages": n} or {"error": "…"}."""
+    _die_with_parent(parent)
+    import weasyprint  # noqa: F401  # warm: imported before the first page arrives
+
+    requests, answers = sys.stdin.buffer, sys.stdout.buffer
+    while line := requests.readline():
+        request = json.loads(line)
+        html = requests.read(request["bytes"]).decode()
+        _time_limit(float(request["seconds"]))
+        try:
+            pdf, pages = _render(html, [Path(r) for r in request["roots"]])
+            Path(request["target"]).write_bytes(pdf)
+            answer: dict[str, object] = {"pages": pages}
+        except BriefError as exc:
+            answer = {"error": str(exc)}
+        except Exception as exc:  # reported to the parent, and the renderer goes on
+            answer = {"error": f"rendering the PDF failed: {type(exc).__name__}: {exc}"}
+        _time_limit(0)
+        answers.write(json.dumps(answer, ensure_ascii=False).encode() + b"\n")
+        answers.flush()
+    return 0
 
 
 def _render_main(argv: Sequence[str]) -> int:
     """`python -m otop_sync.brief PARENT SECONDS OUT.pdf ROOT...`: render the HTML on standard input."""
+    if argv[0] == "serve":
+        return _serve_main(int(argv[1]))
     parent, seconds, target, *roots = argv
-    _die_with_parent(int(parent), float(seconds))
+    _die_with_parent(int(parent))
+    _time_limit(float(seconds))
     html = sys.stdin.buffer.read().decode()
     os.close(0)  # the whole page is read: the pipe is freed (and a test can tell rendering has begun)
     try:
@@ -424,11 +558,14 @@ def write_brief(
     folders: Sequence[Path],
     thai_numerals: bool = True,
     timeout_seconds: float = 60,
+    renderer: WarmRenderer | None = None,
 ) -> BriefFiles:
     """Render and write brief-<quarter>-<B.E. date>.html/.pdf and brief-latest.html/.pdf, atomically."""
     page = render_html(outcome, config, folders=folders, thai_numerals=thai_numerals)
     try:
-        pdf, pages = render_pdf(page, allowed=[*folders, font_folder()], timeout_seconds=timeout_seconds)
+        pdf, pages = render_pdf(
+            page, allowed=[*folders, font_folder()], timeout_seconds=timeout_seconds, renderer=renderer
+        )
     except RendererStopped as exc:
         raise RendererStopped(
             f"stopped: the brief of {outcome.quarter.label} was not rendered ({exc})"

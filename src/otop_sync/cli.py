@@ -20,6 +20,7 @@ from otop_sync.errors import BriefError, OtopSyncError, UsageError
 
 if TYPE_CHECKING:
     from otop_sync.app import App, Target
+    from otop_sync.brief import WarmRenderer
     from otop_sync.config import Config
     from otop_sync.outcome import Outcome
     from otop_sync.periods import Quarter
@@ -168,11 +169,11 @@ def _quarter(text: str) -> Quarter:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def _app(args: argparse.Namespace) -> App:
+def _app(args: argparse.Namespace, renderer: WarmRenderer | None = None) -> App:
     from otop_sync.app import App
     from otop_sync.settings import config_dir, load_config
 
-    return App(load_config(config_dir(args.config)), clock=_now)
+    return App(load_config(config_dir(args.config)), clock=_now, renderer=renderer)
 
 
 def _now() -> datetime:
@@ -293,8 +294,10 @@ def _message(args: argparse.Namespace) -> int:
 
 def _schedule(args: argparse.Namespace) -> int:
     from otop_sync import scheduler
+    from otop_sync.brief import WarmRenderer
 
-    app = _app(args)
+    # One renderer for the service's life: a brief costs its rendering, not a fresh start of WeasyPrint.
+    app = _app(args, renderer=WarmRenderer())
     config = app.config
     planned = scheduler.plan_jobs(config)
     now = args.as_of or _now()
@@ -307,7 +310,13 @@ def _schedule(args: argparse.Namespace) -> int:
     _target(app, args, "schedule", unattended=True, writes=False)  # refused here, before anything runs
     _log_to_file(config)
     runner = scheduler.Runner(app, make_target=lambda: _target(app, args, "schedule", unattended=True))
-    scheduler.serve(config, runner, now=now)
+    if app.renderer is not None:
+        app.renderer.start()  # it warms up while the scheduler waits for the first job
+    try:
+        scheduler.serve(config, runner, now=now)
+    finally:
+        if app.renderer is not None:
+            app.renderer.close()
     return 0
 
 
