@@ -13,50 +13,24 @@ from __future__ import annotations
 import sys
 import tempfile
 import time
-import zipfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from otop_sync.demo import RESPONSES_TAB, demo_tabs
 from otop_sync.sources.workbook import write_new_workbook
-from tests.builders import sheet_part, with_part
-from tests.test_hostile_workbooks import junk_rows, outcome_of, run_cli
+from tests.builders import blank_rows, sheet_part, with_part, with_picture, xfd_rows
+from tests.test_hostile_workbooks import outcome_of, run_cli
 
 
 def build(folder: Path) -> dict[str, Path]:
     demo = folder / "demo.xlsx"
     write_new_workbook(demo, demo_tabs())
-    part, last = sheet_part(demo, RESPONSES_TAB), len(demo_tabs()[0].rows)
     files = {name: folder / f"{name}.xlsx" for name in ("xfd", "blank", "malformed", "picture")}
-    rows = b"".join(
-        b'<row r="%d"><c r="XFD%d" t="inlineStr"><is><t>x</t></is></c></row>' % (n, n)
-        for n in range(last + 1, last + 200_001)
-    )
-    with_part(demo, files["xfd"], part, lambda xml: junk_rows(xml, rows))
-    with_part(demo, files["malformed"], part, lambda xml: xml[: len(xml) // 2])
-    blank = b'<row r="99999"><c r="A99999"/></row>' * 10_000
-    with (
-        zipfile.ZipFile(demo) as old,
-        zipfile.ZipFile(files["blank"], "w", zipfile.ZIP_DEFLATED, compresslevel=9) as new,
-    ):
-        for info in old.infolist():
-            if info.filename != part:
-                new.writestr(info.filename, old.read(info))
-                continue
-            head, tail = old.read(info).split(b"</sheetData>")
-            with new.open(info.filename, "w", force_zip64=True) as sheet:
-                sheet.write(head)
-                for _ in range(300_000_000 // len(blank)):
-                    sheet.write(blank)
-                sheet.write(b"</sheetData>" + tail)
-    files["picture"].write_bytes(demo.read_bytes())
-    with (
-        zipfile.ZipFile(files["picture"], "a", zipfile.ZIP_DEFLATED) as package,
-        package.open("xl/media/image1.png", "w") as picture,
-    ):
-        for _ in range(250):
-            picture.write(b"\0" * 1_000_000)
+    xfd_rows(demo, files["xfd"], RESPONSES_TAB)
+    blank_rows(demo, files["blank"], RESPONSES_TAB)
+    with_part(demo, files["malformed"], sheet_part(demo, RESPONSES_TAB), lambda xml: xml[: len(xml) // 2])
+    with_picture(demo, files["picture"])
     return {"demo": demo, **files}
 
 

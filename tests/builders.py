@@ -51,3 +51,60 @@ def sheet_part(path: Path, title: str) -> str:
 
     with open_workbook(path) as book:
         return book.parts[title]
+
+
+# The hostile workbooks of issue 11, built from a clean one (the tests' and benchmarks/hostile.py's).
+
+
+def junk_rows(xml: bytes, rows: bytes) -> bytes:
+    """A sheet's XML with `rows` added after its last row."""
+    return xml.replace(b"</sheetData>", rows + b"</sheetData>")
+
+
+def xfd_rows(source: Path, target: Path, title: str, count: int = 200_000) -> None:
+    """`source` with `count` more rows in tab `title`, each a cell in the last column Excel has (XFD)."""
+    import zipfile
+
+    with zipfile.ZipFile(source) as package:
+        last = package.read(sheet_part(source, title)).count(b"<row ")
+    rows = b"".join(
+        b'<row r="%d"><c r="XFD%d" t="inlineStr"><is><t>x</t></is></c></row>' % (n, n)
+        for n in range(last + 1, last + count + 1)
+    )
+    with_part(source, target, sheet_part(source, title), lambda xml: junk_rows(xml, rows))
+
+
+def blank_rows(source: Path, target: Path, title: str, megabytes: int = 300) -> None:
+    """`source` whose tab `title` expands to `megabytes` of one blank row repeated: a file of about 1 MB."""
+    import zipfile
+
+    part = sheet_part(source, title)
+    blank = b'<row r="99999"><c r="A99999"/></row>' * 10_000
+    with (
+        zipfile.ZipFile(source) as old,
+        zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as new,
+    ):
+        for info in old.infolist():
+            if info.filename != part:
+                new.writestr(info.filename, old.read(info))
+                continue
+            head, tail = old.read(info).split(b"</sheetData>")
+            with new.open(info.filename, "w", force_zip64=True) as sheet:
+                sheet.write(head)
+                for _ in range(megabytes * 1_000_000 // len(blank)):
+                    sheet.write(blank)
+                sheet.write(b"</sheetData>" + tail)
+
+
+def with_picture(source: Path, target: Path, megabytes: int = 250) -> None:
+    """`source` with a picture of `megabytes` (zeros: about 1 KB a megabyte compressed), never read."""
+    import shutil
+    import zipfile
+
+    shutil.copy(source, target)
+    with (
+        zipfile.ZipFile(target, "a", zipfile.ZIP_DEFLATED) as package,
+        package.open("xl/media/image1.png", "w") as picture,
+    ):
+        for _ in range(megabytes):
+            picture.write(b"\0" * 1_000_000)

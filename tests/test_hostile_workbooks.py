@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -20,7 +19,7 @@ from otop_sync.cli import main
 from otop_sync.demo import DEMO_AS_OF, RESPONSES_TAB, demo_tabs
 from otop_sync.sources.workbook import write_new_workbook
 
-from .builders import edit, sheet_part, with_part
+from .builders import blank_rows, edit, junk_rows, sheet_part, with_part, with_picture, xfd_rows
 
 AS_OF = DEMO_AS_OF.isoformat()
 
@@ -30,11 +29,6 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("demo") / "demo.xlsx"
     write_new_workbook(path, demo_tabs())
     return path
-
-
-def junk_rows(xml: bytes, rows: bytes) -> bytes:
-    """The sheet's XML with `rows` added after its last row."""
-    return xml.replace(b"</sheetData>", rows + b"</sheetData>")
 
 
 def run_cli(path: Path, *extra: str) -> subprocess.CompletedProcess[str]:
@@ -74,12 +68,7 @@ def outcome_of(done: subprocess.CompletedProcess[str]) -> tuple[int, list[str], 
 
 def test_rows_reaching_the_last_column_are_ignored_quickly(demo: Path, tmp_path: Path) -> None:
     hostile = tmp_path / "xfd.xlsx"
-    last = len(demo_tabs()[0].rows)
-    rows = b"".join(
-        b'<row r="%d"><c r="XFD%d" t="inlineStr"><is><t>x</t></is></c></row>' % (n, n)
-        for n in range(last + 1, last + 200_001)
-    )
-    with_part(demo, hostile, sheet_part(demo, RESPONSES_TAB), lambda xml: junk_rows(xml, rows))
+    xfd_rows(demo, hostile, RESPONSES_TAB)
     assert hostile.stat().st_size < 2_000_000
     started = time.monotonic()
     code, lines, peak_kb = outcome_of(run_cli(hostile, "--dry-run", "--json"))
@@ -112,22 +101,8 @@ def test_a_small_file_that_expands_past_the_limit_is_refused_before_it_is_read(
     demo: Path, tmp_path: Path
 ) -> None:
     hostile = tmp_path / "blank.xlsx"
-    blank = b'<row r="99999"><c r="A99999"/></row>'
     part = sheet_part(demo, RESPONSES_TAB)
-    with (
-        zipfile.ZipFile(demo) as old,
-        zipfile.ZipFile(hostile, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as new,
-    ):
-        for info in old.infolist():
-            if info.filename != part:
-                new.writestr(info.filename, old.read(info))
-                continue
-            head, tail = old.read(info).split(b"</sheetData>")
-            with new.open(info.filename, "w", force_zip64=True) as sheet:
-                sheet.write(head)
-                for _ in range(300_000_000 // (len(blank) * 10_000)):
-                    sheet.write(blank * 10_000)  # 300 MB of one blank row, in a file of about 1 MB
-                sheet.write(b"</sheetData>" + tail)
+    blank_rows(demo, hostile, RESPONSES_TAB, megabytes=300)
     assert hostile.stat().st_size < 2_000_000
     before = hostile.read_bytes()
     started = time.monotonic()
@@ -233,13 +208,7 @@ def test_a_large_part_otop_sync_never_reads_is_streamed_through_not_loaded(
     demo: Path, tmp_path: Path
 ) -> None:
     big = tmp_path / "picture.xlsx"
-    shutil.copy(demo, big)
-    with (
-        zipfile.ZipFile(big, "a", zipfile.ZIP_DEFLATED) as package,
-        package.open("xl/media/image1.png", "w") as part,
-    ):
-        for _ in range(250):
-            part.write(b"\0" * 1_000_000)  # 250 MB, about 250 KB compressed
+    with_picture(demo, big, megabytes=250)
     code, lines, peak_kb = outcome_of(run_cli(big))
     assert code == 0
     assert_clean(lines)
