@@ -22,6 +22,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import requests
 from requests.adapters import BaseAdapter
 
+from otop_sync.lengths import utf16_length
+
 from .contract import Violation, sheets
 
 SCOPE = "https://www.googleapis.com/auth/spreadsheets"
@@ -434,12 +436,6 @@ def _check_limits(book: Spreadsheet) -> None:
         )
 
 
-def _utf16_units(text: str) -> int:
-    # Counted as Google's own front end (JavaScript) counts a string's length: in UTF-16 code units, the
-    # stricter of the two ways it could count.
-    return len(text.encode("utf-16-le")) // 2
-
-
 def _mask(fields: str) -> list[tuple[str, ...]]:
     """A CellData field mask as paths: "userEnteredValue,userEnteredFormat.numberFormat"."""
     return [tuple(part.strip().split(".")) for part in fields.split(",")]
@@ -465,7 +461,9 @@ def _set_fields(
                 cell["value"] = cell["formula"] = None
             else:
                 ((kind, value),) = entered.items()
-                if isinstance(value, str) and _utf16_units(value) > CELL_CHARACTERS:
+                # Counted in UTF-16 code units, as Google's front end (JavaScript) counts a string: the
+                # stricter of the two ways it could count.
+                if isinstance(value, str) and utf16_length(value) > CELL_CHARACTERS:
                     raise ApiError(
                         400,
                         f"Your input contains more than the maximum of {CELL_CHARACTERS} characters in a "

@@ -21,9 +21,9 @@ from otop_sync.brief import (
     RendererStopped,
     WarmRenderer,
     check_renderer,
-    font_faces,
     font_folder,
     render_pdf,
+    sample_page,
     write_brief,
 )
 from otop_sync.demo import DEMO_AS_OF, demo_tabs
@@ -155,19 +155,11 @@ def warm() -> Iterator[WarmRenderer]:
     renderer.close()
 
 
-def thai_page() -> str:
-    """A page as the brief sets it: the Sarabun files declared, Thai text."""
-    faces = "".join(
-        f'@font-face {{ font-family: "Sarabun"; src: url("{face["url"]}"); }}' for face in font_faces()
-    )
-    return f'<html lang="th"><style>{faces} body {{ font-family: "Sarabun"; }}</style><p>น้ำ ที่ หนึ่ง</p></html>'
-
-
 def test_a_warm_renderer_serves_brief_after_brief_from_one_process(warm: WarmRenderer) -> None:
-    first = render_pdf(thai_page(), allowed=[font_folder()], timeout_seconds=60, renderer=warm)
+    first = render_pdf(sample_page(), allowed=[font_folder()], timeout_seconds=60, renderer=warm)
     pid = warm.pid
     started = time.monotonic()
-    second = render_pdf(thai_page(), allowed=[font_folder()], timeout_seconds=60, renderer=warm)
+    second = render_pdf(sample_page(), allowed=[font_folder()], timeout_seconds=60, renderer=warm)
     assert warm.pid == pid
     assert first[0].startswith(b"%PDF")
     assert second[0].startswith(b"%PDF")
@@ -179,12 +171,12 @@ def test_a_warm_renderer_that_times_out_or_dies_is_replaced(warm: WarmRenderer) 
     with pytest.raises(BriefError, match=r"took longer than 1 s \(\[brief\] timeout_seconds\)"):
         warm.render(SLOW_PAGE, allowed=[font_folder()], timeout_seconds=1)
     assert warm.pid is None
-    warm.render(thai_page(), allowed=[font_folder()], timeout_seconds=60)
+    warm.render(sample_page(), allowed=[font_folder()], timeout_seconds=60)
     crashed = warm.pid
     assert crashed is not None
     os.kill(crashed, signal.SIGKILL)
     time.sleep(0.2)
-    _, pages = warm.render(thai_page(), allowed=[font_folder()], timeout_seconds=60)  # a new one, started
+    _, pages = warm.render(sample_page(), allowed=[font_folder()], timeout_seconds=60)  # a new one, started
     assert pages == 1
     assert warm.pid not in (None, crashed)
 
@@ -193,5 +185,5 @@ def test_a_page_the_warm_renderer_refuses_is_one_line_and_it_goes_on(warm: WarmR
     with pytest.raises(BriefError, match="instead of Sarabun: the Thai font did not load"):
         warm.render("<p>no font declared</p>", allowed=[font_folder()], timeout_seconds=60)
     pid = warm.pid
-    assert warm.render(thai_page(), allowed=[font_folder()], timeout_seconds=60)[1] == 1
+    assert warm.render(sample_page(), allowed=[font_folder()], timeout_seconds=60)[1] == 1
     assert warm.pid == pid

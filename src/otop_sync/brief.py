@@ -536,17 +536,21 @@ def _fetcher(allowed: list[Path]) -> Any:
     return OwnFilesOnly()
 
 
-def check_renderer(*, timeout_seconds: float) -> int:
-    """Render a one-line Thai page as a brief is rendered (the child process, Pango, the Sarabun files,
-    the check that no other font slipped in): its page count, or BriefError saying what to install."""
+def sample_page() -> str:
+    """One line of Thai set as the brief sets it (the Sarabun files declared): what `check` renders."""
     faces = "".join(
         f'@font-face {{ font-family: "{FONT_FAMILY}"; src: url("{face["url"]}"); '
         f"font-weight: {face['weight']}; font-style: {face['style']}; }}"
         for face in font_faces()
     )
     style = f'{faces} body {{ font-family: "{FONT_FAMILY}"; }}'
-    page = f'<html lang="th"><style>{style}</style><p>น้ำ ที่ หนึ่ง</p></html>'
-    _, pages = render_pdf(page, allowed=[font_folder()], timeout_seconds=timeout_seconds)
+    return f'<html lang="th"><style>{style}</style><p>น้ำ ที่ หนึ่ง</p></html>'
+
+
+def check_renderer(*, timeout_seconds: float) -> int:
+    """Render the sample page as a brief is rendered (the child process, Pango, the Sarabun files, the
+    check that no other font slipped in): its page count, or BriefError saying what to install."""
+    _, pages = render_pdf(sample_page(), allowed=[font_folder()], timeout_seconds=timeout_seconds)
     return pages
 
 
