@@ -277,8 +277,8 @@ class _Table:
             raise self.fail(name, "should be a non-empty text or list of texts")
         return tuple(v.strip() for v in value)
 
-    def seconds(self, name: str, default: float, *, zero: bool = False) -> float:
-        """A number of seconds (or hours), above 0, or 0 and above when `zero` is allowed."""
+    def amount(self, name: str, default: float, *, zero: bool = False) -> float:
+        """A quantity (seconds, hours, megabytes): above 0, or 0 and above when `zero` is allowed."""
         value = self.raw(name, default)
         if (
             isinstance(value, bool)
@@ -425,8 +425,8 @@ def _parse_google(doc: _Table, base: Path, environ: Mapping[str, str]) -> Google
         endpoint=_endpoint(
             google.text("endpoint", ""), environ.get(SHEETS_ENDPOINT_ENV), DEFAULT_SHEETS_ENDPOINT
         ),
-        timeout_seconds=google.seconds("timeout_seconds", 30),
-        retry_for_seconds=google.seconds("retry_for_seconds", 180),
+        timeout_seconds=google.amount("timeout_seconds", 30),
+        retry_for_seconds=google.amount("retry_for_seconds", 180),
     )
 
 
@@ -444,7 +444,7 @@ def _endpoint(configured: str, from_environment: str | None, default: str) -> st
 def _parse_workbook(doc: _Table) -> WorkbookLimits:
     workbook = doc.optional_table("workbook")
     default = WorkbookLimits()
-    megabytes = workbook.seconds("max_part_megabytes", default.part_bytes / 1e6)  # a positive number
+    megabytes = workbook.amount("max_part_megabytes", default.part_bytes / 1e6)
     rows = workbook.get("max_rows", int, default.rows)
     if rows < 2:
         raise workbook.fail("max_rows", f"{rows} should be 2 or more: a header and a row")
@@ -457,7 +457,7 @@ def _parse_brief(doc: _Table, base: Path) -> BriefSettings:
         output=brief.resolved("output", base, "briefs") or base,
         templates=brief.resolved("templates", base),
         thai_numerals=brief.get("thai_numerals", bool, True),
-        timeout_seconds=brief.seconds("timeout_seconds", 60),
+        timeout_seconds=brief.amount("timeout_seconds", 60),
     )
 
 
@@ -621,7 +621,7 @@ def _parse_service(doc: _Table, base: Path) -> Service:
     service = doc.optional_table("service")
     return Service(
         state_dir=service.resolved("state_dir", base, "state") or base,
-        lock_wait_seconds=service.seconds("lock_wait_seconds", 600, zero=True),
-        catch_up_hours=service.seconds("catch_up_hours", 6, zero=True),
+        lock_wait_seconds=service.amount("lock_wait_seconds", 600, zero=True),
+        catch_up_hours=service.amount("catch_up_hours", 6, zero=True),
         log_file=service.resolved("log_file", base),
     )
