@@ -85,7 +85,8 @@ class _WatchedHTTPAdapter(HTTPAdapter):
 
 class DeadlineAdapter(BaseAdapter):
     """Sends through `inner` (requests' own adapter when none is given) with each request bounded, from
-    connecting to the last byte of the answer, by `seconds` or what is left of `budget`, if less."""
+    connecting to the last byte of the answer, by `seconds` or what is left of `budget`, if less. (A
+    caller that asks for a streamed answer reads its body after the deadline: neither client does.)"""
 
     def __init__(
         self, seconds: float, inner: BaseAdapter | None = None, *, budget: Budget | None = None
@@ -109,7 +110,7 @@ class DeadlineAdapter(BaseAdapter):
         connections: list[HTTPConnection] = []
         timer = threading.Timer(limit, _cut, (fired, connections))
         timer.daemon = True
-        _watch.connections = connections
+        outer, _watch.connections = _watch.connections, connections  # a request sent within another's
         self.sent += 1
         timer.start()
         try:
@@ -124,7 +125,7 @@ class DeadlineAdapter(BaseAdapter):
             raise
         finally:
             timer.cancel()
-            _watch.connections = None
+            _watch.connections = outer
 
     def close(self) -> None:
         self.inner.close()
