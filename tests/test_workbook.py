@@ -131,3 +131,17 @@ def test_a_write_without_a_read_is_refused_rather_than_losing_the_run_log(tmp_pa
     with pytest.raises(SourceError, match=r"write\(\) before read\(\)"):
         WorkbookSource(path).write(Writes((), Table("บันทึกการประมวลผล", (Column("x"),), ())))
     assert path.read_bytes() == before
+
+
+def test_excels_escapes_in_text_are_read_as_the_characters_they_stand_for(tmp_path: Path) -> None:
+    from otop_sync.sources.xlsx_reader import open_workbook
+
+    from .builders import sheet_part, with_part
+
+    path, escaped = tmp_path / "w.xlsx", tmp_path / "escaped.xlsx"
+    write_new_workbook(path, [Tab("ข้อมูล", (("หมายเหตุ",), ("REMARK",)))])
+    part = sheet_part(path, "ข้อมูล")
+    # How Excel stores a line break typed on Windows, and a control character XML cannot hold.
+    with_part(path, escaped, part, lambda xml: xml.replace(b"REMARK", b"line one_x000D_\nline two_x0007_"))
+    with open_workbook(escaped) as book:
+        assert book.tab("ข้อมูล").rows[1] == ("line one\r\nline two\ufffd",)

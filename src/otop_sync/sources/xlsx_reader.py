@@ -26,7 +26,7 @@ from typing import IO, Any
 
 from lxml import etree
 
-from otop_sync.cells import CellValue, Formula
+from otop_sync.cells import CellValue, Formula, writable
 from otop_sync.config import WorkbookLimits
 from otop_sync.responses import Tab
 
@@ -233,7 +233,7 @@ class WorkbookReader:
         if kind == "b":
             return raw.strip() in ("1", "true")
         if kind in ("str", "e"):
-            return raw
+            return _unescaped(raw)
         if kind == "d":
             try:
                 return datetime.fromisoformat(raw)
@@ -302,13 +302,24 @@ def _forget(element: etree._Element) -> None:
 def _text_of(element: etree._Element) -> str:
     """A string item's text: its own <t>, or its runs' <t>s, never the phonetic guide (<rPh>)."""
     if len(element) == 1 and element[0].tag == _TEXT:
-        return element[0].text or ""  # the usual case, <is><t>…</t></is>
+        return _unescaped(element[0].text or "")  # the usual case, <is><t>…</t></is>
     texts = []
     for text in element.iter(_TEXT):
         parent = text.getparent()
         if parent is element or (parent is not None and parent.tag == _RUN):
             texts.append(text.text or "")
-    return "".join(texts)
+    return _unescaped("".join(texts))
+
+
+_ESCAPE = re.compile("_x([0-9A-Fa-f]{4})_")
+
+
+def _unescaped(text: str) -> str:
+    """Excel's escapes in text: "_x000D_" is a carriage return (ECMA-376 part 1, 22.9.2.19 ST_Xstring),
+    how it stores characters XML cannot hold. What cannot be written either is shown as "�"."""
+    if "_x" not in text:
+        return text
+    return writable(_ESCAPE.sub(lambda found: chr(int(found[1], 16)), text))
 
 
 def _column_index(reference: str) -> int:
