@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 from otop_sync.cells import CellValue, Formula
 from otop_sync.demo import BASE_HEADER, BASE_YEAR_TAB, RESPONSE_HEADER, RESPONSES_TAB, demo_tabs
@@ -481,3 +482,12 @@ def test_a_lone_surrogate_from_google_is_replaced_visibly_and_the_row_flagged(
     problems = {(row[2], row[3]): row[4] for row in book.table("ตรวจสอบข้อมูล")[1:]}
     assert problems[("ท่าบ่อ", "ใช้ แต่โปรดตรวจสอบ")].startswith("คำตอบมีอักขระที่อ่านไม่ได้ (แสดงเป็น �)")
     assert problems[("สังคม�", "ไม่นำมาใช้")] == "ไม่รู้จักอำเภอ “สังคม�”"
+
+
+def test_an_answer_larger_than_the_transport_accepts_is_refused(fake: FakeSheetsAPI) -> None:
+    from otop_sync.deadline import AnswerTooLarge, DeadlineAdapter, mount
+
+    session = requests.Session()
+    mount(session, DeadlineAdapter(5, fake, max_bytes=10))
+    with pytest.raises(AnswerTooLarge, match="answered with more than 10 bytes; nothing more was read"):
+        session.post("https://oauth2.fake.test/token", data={"grant_type": "nothing"})

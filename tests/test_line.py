@@ -359,3 +359,19 @@ def test_check_says_when_the_bot_is_not_in_the_group_or_the_token_is_refused(
     monkeypatch.delenv("LINE_CHANNEL_ACCESS_TOKEN")
     assert main(["check"]) == 1
     assert "LINE: [line] group_id is set but LINE_CHANNEL_ACCESS_TOKEN is not" in capsys.readouterr().out
+
+
+def test_an_answer_larger_than_line_ever_sends_is_refused_not_read(tmp_path: Path) -> None:
+    with TrickleServer(flood=50_000_000) as server:
+        line = LineClient(
+            token=TOKEN,
+            group_id=GROUP,
+            state_dir=tmp_path,
+            endpoint=server.url,
+            clock=lambda: datetime(2024, 9, 13, 9, tzinfo=BANGKOK),
+        )
+        with pytest.raises(
+            LineError, match=r"answered with more than 1 MB; nothing more was read; not recorded"
+        ):
+            line.push(MESSAGE)
+    assert not (tmp_path / "line-sent.json").exists()

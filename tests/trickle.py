@@ -14,9 +14,15 @@ from types import TracebackType
 
 class TrickleServer:
     def __init__(
-        self, *, interval: float = 0.2, for_seconds: float = 30, hang_up_after: int | None = None
+        self,
+        *,
+        interval: float = 0.2,
+        for_seconds: float = 30,
+        hang_up_after: int | None = None,
+        flood: int | None = None,
     ) -> None:
-        """`hang_up_after`: send that many bytes of the answer at once, then close the connection."""
+        """`hang_up_after`: send that many bytes of the answer at once, then close the connection.
+        `flood`: answer at once with a body of that many bytes."""
         self.connections = 0
 
         class Handler(socketserver.StreamRequestHandler):
@@ -37,6 +43,14 @@ class TrickleServer:
                     b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 9999\r\n\r\n{"a":"'
                 )
                 answer += b"x" * 10_000
+                if flood is not None:
+                    handler.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % flood)
+                    try:
+                        for _ in range(flood // 65536 + 1):
+                            handler.wfile.write(b"x" * 65536)
+                    except OSError:
+                        pass  # the client stopped reading: the limit did its work
+                    return
                 if hang_up_after is not None:
                     handler.wfile.write(answer[:hang_up_after])
                     return

@@ -29,6 +29,10 @@ class DeadlineExceeded(requests.Timeout):
     """No complete answer within the deadline (or what was left of the budget)."""
 
 
+class AnswerTooLarge(requests.RequestException):
+    """The answer would have been larger than the transport accepts: a fault, not data to wait for."""
+
+
 class Budget:
     """The time one operation may take, every try included; shared by the adapters it goes through."""
 
@@ -89,10 +93,16 @@ class DeadlineAdapter(BaseAdapter):
     caller that asks for a streamed answer reads its body after the deadline: neither client does.)"""
 
     def __init__(
-        self, seconds: float, inner: BaseAdapter | None = None, *, budget: Budget | None = None
+        self,
+        seconds: float,
+        inner: BaseAdapter | None = None,
+        *,
+        budget: Budget | None = None,
+        max_bytes: int = 100_000_000,
     ) -> None:
         super().__init__()
         self.seconds = seconds
+        self.max_bytes = max_bytes
         self.inner = inner or _WatchedHTTPAdapter()
         self.budget = budget or Budget()
         self.sent = 0  # requests sent, as the server sees them: every try, every re-read
@@ -117,7 +127,7 @@ class DeadlineAdapter(BaseAdapter):
             # The body is read here, inside the deadline, rather than later by requests.
             response = self.inner.send(request, stream=True, timeout=_shorter(timeout, limit), **kwargs)
             if not stream:
-                _ = response.content
+                self._read_whole(response)
             return response
         except Exception as exc:
             if fired.is_set():
@@ -129,6 +139,26 @@ class DeadlineAdapter(BaseAdapter):
 
     def close(self) -> None:
         self.inner.close()
+
+    def _read_whole(self, response: requests.Response) -> None:
+        """The answer's body, read in pieces up to `max_bytes`, then kept as requests keeps it. A transport
+        that hands over the body whole (a test's fake, a mock adapter) is held to the same limit."""
+        if response.raw is None:
+            if len(response.content) > self.max_bytes:
+                raise self._too_large(response)
+            return
+        pieces, size = [], 0
+        for piece in response.iter_content(1 << 16):
+            size += len(piece)
+            if size > self.max_bytes:
+                response.close()
+                raise self._too_large(response)
+            pieces.append(piece)
+        response._content = b"".join(pieces)  # what response.content reads once and keeps
+
+    def _too_large(self, response: requests.Response) -> AnswerTooLarge:
+        limit = f"{self.max_bytes / 1e6:g} MB" if self.max_bytes >= 1_000_000 else f"{self.max_bytes:,} bytes"
+        return AnswerTooLarge(f"{response.url} answered with more than {limit}; nothing more was read")
 
 
 def _cut(fired: threading.Event, connections: list[HTTPConnection]) -> None:

@@ -27,7 +27,7 @@ from tenacity import Retrying, retry_if_exception, stop_after_attempt, stop_befo
 from tenacity.wait import wait_random_exponential
 
 from otop_sync.atomic import write_atomically
-from otop_sync.deadline import DeadlineAdapter, DeadlineExceeded, mount
+from otop_sync.deadline import AnswerTooLarge, DeadlineAdapter, DeadlineExceeded, mount
 from otop_sync.errors import OtopSyncError
 from otop_sync.messages import Message
 
@@ -97,7 +97,7 @@ class LineClient:
         self._sleep, self._clock = sleep, clock
         self._session = requests.Session()
         self._session.headers["Authorization"] = f"Bearer {token}"
-        self._wire = DeadlineAdapter(timeout_seconds, transport)
+        self._wire = DeadlineAdapter(timeout_seconds, transport, max_bytes=1_000_000)  # answers are tiny
         mount(self._session, self._wire)
 
     def push(self, message: Message) -> Delivery:
@@ -130,6 +130,8 @@ class LineClient:
                 f"LINE at {self.endpoint} did not answer in full within {self.timeout_seconds:g} s a try, "
                 f"nor within {self.deadline_seconds:g} s of retries; {_AGAIN}"
             ) from None
+        except AnswerTooLarge as exc:
+            raise LineError(f"{exc}; {_AGAIN}") from None
         except requests.RequestException as exc:
             raise LineError(
                 f"cannot reach LINE at {self.endpoint} ({type(exc).__name__}); {_AGAIN}"
@@ -155,6 +157,8 @@ class LineClient:
     def _get(self, path: str, fix: str) -> dict[str, Any]:
         try:
             response = self._session.get(f"{self.endpoint}{path}", timeout=self.timeout_seconds)
+        except AnswerTooLarge as exc:
+            raise LineError(str(exc)) from None
         except requests.RequestException as exc:
             raise LineError(f"cannot reach LINE at {self.endpoint} ({type(exc).__name__})") from None
         if response.status_code == 401:

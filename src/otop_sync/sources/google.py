@@ -37,7 +37,7 @@ from urllib3.exceptions import MaxRetryError, NewConnectionError
 
 from otop_sync.cells import CellValue, Formula, writable
 from otop_sync.config import Form
-from otop_sync.deadline import Budget, DeadlineAdapter, DeadlineExceeded, mount
+from otop_sync.deadline import AnswerTooLarge, Budget, DeadlineAdapter, DeadlineExceeded, mount
 from otop_sync.errors import LayoutError, SourceError
 from otop_sync.responses import Tab
 from otop_sync.sources.contract import SheetData, Writes, responses_tabs
@@ -164,7 +164,11 @@ class GoogleSheetsSource:
         self._budget = Budget()
         self._api = DeadlineAdapter(timeout_seconds, transport, budget=self._budget)
         token_session = requests.Session()
-        mount(token_session, DeadlineAdapter(timeout_seconds, transport, budget=self._budget))
+        # A token's answer is a few hundred bytes; a values answer at national size a few tens of MB.
+        mount(
+            token_session,
+            DeadlineAdapter(timeout_seconds, transport, budget=self._budget, max_bytes=1_000_000),
+        )
         session = AuthorizedSession(
             credentials, auth_request=Request(token_session), refresh_timeout=timeout_seconds
         )
@@ -364,6 +368,8 @@ class GoogleSheetsSource:
             )
         if isinstance(exc, requests.ConnectionError):
             return SourceError(f"could not {what}: cannot reach {self.endpoint} ({tries}); {after}")
+        if isinstance(exc, AnswerTooLarge):
+            return SourceError(f"could not {what}: {exc}; {after}")
         if isinstance(exc, requests.RequestException):
             return SourceError(
                 f"could not {what}: the answer from {self.endpoint} broke off ({type(exc).__name__}, "
