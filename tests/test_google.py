@@ -491,3 +491,24 @@ def test_an_answer_larger_than_the_transport_accepts_is_refused(fake: FakeSheets
     mount(session, DeadlineAdapter(5, fake, max_bytes=10))
     with pytest.raises(AnswerTooLarge, match="answered with more than 10 bytes; nothing more was read"):
         session.post("https://oauth2.fake.test/token", data={"grant_type": "nothing"})
+
+
+def test_a_request_that_never_reached_the_server_is_not_counted_as_an_api_call(key_file: Path) -> None:
+    import socket
+
+    with socket.socket() as closed:  # a loopback port with nobody listening: the connection is refused
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    credentials = load_credentials(str(key_file))
+    credentials.token, credentials.expiry = "ya29.signed-in", datetime(2100, 1, 1)  # no token request
+    src = GoogleSheetsSource(
+        KEY,
+        credentials=credentials,
+        endpoint=f"http://127.0.0.1:{port}",
+        retry=RetryPolicy(attempts=3),
+        sleep=Sleeps(),
+    )
+    refused = r"cannot reach http://127\.0\.0\.1:\d+ \(3 tries in \d+ s\); nothing was written"
+    with pytest.raises(SourceError, match=refused):
+        run(src)
+    assert src.api_calls == 0

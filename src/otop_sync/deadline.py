@@ -23,6 +23,7 @@ import requests
 from requests.adapters import BaseAdapter, HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import MaxRetryError, NewConnectionError
 
 
 class DeadlineExceeded(requests.Timeout):
@@ -121,15 +122,17 @@ class DeadlineAdapter(BaseAdapter):
         timer = threading.Timer(limit, _cut, (fired, connections))
         timer.daemon = True
         outer, _watch.connections = _watch.connections, connections  # a request sent within another's
-        self.sent += 1
         timer.start()
         try:
             # The body is read here, inside the deadline, rather than later by requests.
             response = self.inner.send(request, stream=True, timeout=_shorter(timeout, limit), **kwargs)
+            self.sent += 1
             if not stream:
                 self._read_whole(response)
             return response
         except Exception as exc:
+            if not never_reached(exc):
+                self.sent += 1
             if fired.is_set():
                 raise DeadlineExceeded(f"no complete answer from {request.url} within {limit:g} s") from exc
             raise
@@ -159,6 +162,16 @@ class DeadlineAdapter(BaseAdapter):
     def _too_large(self, response: requests.Response) -> AnswerTooLarge:
         limit = f"{self.max_bytes / 1e6:g} MB" if self.max_bytes >= 1_000_000 else f"{self.max_bytes:,} bytes"
         return AnswerTooLarge(f"{response.url} answered with more than {limit}; nothing more was read")
+
+
+def never_reached(exc: BaseException) -> bool:
+    """Whether a failed request never reached the server: no connection was made (refused, no such
+    host, no answer to the connection attempt). Anything else may have been received, even applied."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    if isinstance(exc, requests.ConnectionError) and exc.args and isinstance(exc.args[0], MaxRetryError):
+        return isinstance(exc.args[0].reason, NewConnectionError)
+    return False
 
 
 def _cut(fired: threading.Event, connections: list[HTTPConnection]) -> None:

@@ -33,11 +33,17 @@ from requests.adapters import BaseAdapter
 from requests.exceptions import ChunkedEncodingError
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, stop_before_delay
 from tenacity.wait import wait_random_exponential
-from urllib3.exceptions import MaxRetryError, NewConnectionError
 
 from otop_sync.cells import CellValue, Formula, writable
 from otop_sync.config import Form
-from otop_sync.deadline import AnswerTooLarge, Budget, DeadlineAdapter, DeadlineExceeded, mount
+from otop_sync.deadline import (
+    AnswerTooLarge,
+    Budget,
+    DeadlineAdapter,
+    DeadlineExceeded,
+    mount,
+    never_reached,
+)
 from otop_sync.errors import LayoutError, SourceError
 from otop_sync.responses import Tab
 from otop_sync.sources.contract import SheetData, Writes, responses_tabs
@@ -410,11 +416,7 @@ def _outcome_unknown(exc: BaseException) -> bool:
     lost. A refusal (4xx, 429) was not applied, nor was a request that never reached the server."""
     if isinstance(exc, APIError):
         return _status(exc) >= 500
-    if isinstance(exc, requests.ConnectTimeout):
-        return False
-    if isinstance(exc, requests.ConnectionError) and exc.args and isinstance(exc.args[0], MaxRetryError):
-        return not isinstance(exc.args[0].reason, NewConnectionError)
-    return isinstance(exc, requests.RequestException)
+    return isinstance(exc, requests.RequestException) and not never_reached(exc)
 
 
 def _token_status(exc: auth_errors.RefreshError) -> str:
