@@ -123,22 +123,23 @@ class DeadlineAdapter(BaseAdapter):
         timer.daemon = True
         outer, _watch.connections = _watch.connections, connections  # a request sent within another's
         timer.start()
+        reached = False
         try:
             # The body is read here, inside the deadline, rather than later by requests.
             response = self.inner.send(request, stream=True, timeout=_shorter(timeout, limit), **kwargs)
-            self.sent += 1
+            reached = True
             if not stream:
                 self._read_whole(response)
             return response
         except Exception as exc:
-            if not never_reached(exc):
-                self.sent += 1
+            reached = reached or not never_reached(exc)
             if fired.is_set():
                 raise DeadlineExceeded(f"no complete answer from {request.url} within {limit:g} s") from exc
             raise
         finally:
             timer.cancel()
             _watch.connections = outer
+            self.sent += reached  # once a request, as the server saw it
 
     def close(self) -> None:
         self.inner.close()
