@@ -481,7 +481,7 @@ def _parse_districts(doc: _Table) -> tuple[District, ...]:
         code, name = table.text("code"), table.text("name")
         if not code.isdigit():
             raise table.fail("code", f"{code!r} should be the official digits, like 4301")
-        if any(d.code == code for d in districts):
+        if seen.get(district_key(code)) == code:
             raise table.fail("code", f"{code} is listed twice")
         aliases = tuple(table.get("aliases", list, []))
         if not all(isinstance(a, str) for a in aliases):

@@ -7,6 +7,7 @@ to 30 September of B.E. FY; B.E. = C.E. + 543.
 from __future__ import annotations
 
 import calendar
+import functools
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -135,11 +136,17 @@ class Quarter:
 
     @property
     def months(self) -> tuple[Month, Month, Month]:
-        first = Month(self.fiscal_year - BE_OFFSET - 1, 10).shift(3 * (self.number - 1))
-        return (first, first.shift(1), first.shift(2))
+        return _months_of(self)
 
     def same_quarter_years_before(self, years: int) -> Quarter:
         return Quarter(self.fiscal_year - years, self.number)
+
+
+@functools.lru_cache(maxsize=1024)
+def _months_of(quarter: Quarter) -> tuple[Month, Month, Month]:
+    # Asked for every district in every quarter: computed once per quarter.
+    first = Month(quarter.fiscal_year - BE_OFFSET - 1, 10).shift(3 * (quarter.number - 1))
+    return (first, first.shift(1), first.shift(2))
 
 
 def to_bangkok(moment: datetime) -> datetime:
@@ -149,6 +156,7 @@ def to_bangkok(moment: datetime) -> datetime:
     return moment.astimezone(BANGKOK)
 
 
+@functools.lru_cache(maxsize=1024)  # asked for every district's every round: computed once per month
 def deadline(month: Month, *, due_day: int, month_offset: int = 0) -> datetime:
     """The last second (Bangkok) on which the report of `month` is on time.
 

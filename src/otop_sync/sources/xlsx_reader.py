@@ -38,7 +38,6 @@ MAX_COLUMNS = 256  # of a header: a form has a few dozen questions; past this, a
 _ROW, _CELL, _VALUE, _FORMULA = (f"{{{MAIN}}}{name}" for name in ("row", "c", "v", "f"))
 _TEXT, _INLINE, _RUN, _PHONETIC = (f"{{{MAIN}}}{name}" for name in ("t", "is", "r", "rPh"))
 _REFERENCE = re.compile(r"^([A-Z]{1,3})(\d+)$")
-_INTEGER = re.compile(r"^-?\d{1,15}$")
 # Excel's built-in formats that show a date (ECMA-376 part 1, 18.8.30 numFmt; 27-36 and 50-58 are the
 # East Asian locales' dates, 71-81 the Thai locale's) and those that show a time or a duration alone.
 _BUILTIN_DATES = frozenset({14, 15, 16, 17, 22, *range(27, 37), *range(50, 59), *range(71, 82)})
@@ -186,12 +185,11 @@ class WorkbookReader:
         return Tab(title, tuple(rows))
 
     def _cells(self, row: etree._Element, width: int) -> tuple[CellValue, ...]:
-        # The hot loop: some 200,000 cells at national scale, so each is looked at once.
+        # The hot loop: some 250,000 cells at national scale, so each is looked at once, with the
+        # commonest cells (a number, a shared or inline string) decided without a further call.
         values: list[CellValue] = []
-        columns = self._columns
-        for cell in row:
-            if cell.tag != _CELL:
-                continue
+        columns, value_of = self._columns, self._value
+        for cell in row.iterchildren(_CELL):
             reference = cell.get("r")
             if reference:
                 letters = reference.rstrip("0123456789")
@@ -202,16 +200,36 @@ class WorkbookReader:
                 column = len(values)
             if column >= width:
                 continue  # not under the header: nothing otop_sync reads, however much of it there is
-            if column < len(values):
-                raise DamagedError(f"cell {reference} comes twice or out of order")
-            if column > len(values):
+            if column != len(values):
+                if column < len(values):
+                    raise DamagedError(f"cell {reference} comes twice or out of order")
                 values.extend([None] * (column - len(values)))
-            values.append(self._value(cell))
+            values.append(value_of(cell))
         while values and values[-1] is None:
             values.pop()
         return tuple(values)
 
     def _value(self, cell: etree._Element) -> CellValue:
+        if len(cell) != 1:
+            return self._unusual_value(cell)
+        child = cell[0]
+        tag = child.tag
+        if tag == _INLINE and len(child) == 1 and child[0].tag == _TEXT:
+            return _unescaped(child[0].text or "")  # <is><t>…</t></is>, as otop_sync writes text
+        if tag != _VALUE:
+            return self._unusual_value(cell)
+        raw, kind = child.text, cell.get("t")
+        if raw is None:
+            return None
+        if kind is None or kind == "n":
+            style = cell.get("s")
+            if style is None or style == "0":
+                return _plain_number(raw)
+            return self._number(raw, int(style))
+        return self._typed(raw, kind, cell)
+
+    def _unusual_value(self, cell: etree._Element) -> CellValue:
+        """A cell with a formula, an inline string, or no single <v>: read child by child."""
         raw: str | None = None
         for child in cell:
             tag = child.tag
@@ -221,9 +239,11 @@ class WorkbookReader:
                 return Formula("=" + (child.text or ""))
             elif tag == _INLINE:
                 return _text_of(child)
-        kind = cell.get("t", "n")
         if raw is None:
             return None
+        return self._typed(raw, cell.get("t", "n"), cell)
+
+    def _typed(self, raw: str, kind: str, cell: etree._Element) -> CellValue:
         if kind == "s":
             strings = self._shared_strings()
             try:
@@ -232,7 +252,7 @@ class WorkbookReader:
                 raise DamagedError(f"a cell refers to shared string {raw}, of {len(strings)}") from None
         if kind == "b":
             return raw.strip() in ("1", "true")
-        if kind in ("str", "e"):
+        if kind in ("str", "e", "inlineStr"):
             return _unescaped(raw)
         if kind == "d":
             try:
@@ -251,15 +271,24 @@ class WorkbookReader:
         return epoch + timedelta(days=days, milliseconds=round((serial - days) * 86_400_000))
 
     def _number(self, raw: str, style: int) -> CellValue:
-        try:
-            number: int | float = int(raw) if _INTEGER.match(raw) else float(raw)
-        except ValueError:
-            return raw  # "abc" where a number belongs: kept as the text it is, and the row rejected
+        number = _plain_number(raw)
+        if isinstance(number, str):
+            return number
         if style in self._dates and 0 <= number <= _LAST_SERIAL:
             return self._date(number)
         if style in self._times:
             return str(timedelta(days=float(number)))  # a duration or a time of day: shown, not read
         return number
+
+
+def _plain_number(raw: str) -> int | float | str:
+    """A number cell's value: an int when it is a whole number of at most 15 digits, else a float;
+    "abc" where a number belongs is kept as the text it is, and its row rejected."""
+    try:
+        digits = raw[1:] if raw[:1] == "-" else raw
+        return int(raw) if len(digits) <= 15 and digits.isdecimal() else float(raw)
+    except ValueError:
+        return raw
 
 
 class _Relations:
