@@ -2,29 +2,39 @@
 
 from __future__ import annotations
 
+import re
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import fontpkg_sarabun
+import lxml.html
 import pytest
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
 from otop_sync import brief
+from otop_sync.charts import GRADE_COLOURS
 from otop_sync.cli import main
+from otop_sync.config import District
 from otop_sync.demo import BASE_HEADER, BASE_YEAR_TAB, DEMO_AS_OF, RESPONSE_HEADER, RESPONSES_TAB, demo_tabs
 from otop_sync.errors import BriefError
 from otop_sync.outcome import Outcome
+from otop_sync.periods import thai_digits
 from otop_sync.settings import shipped_dir
 from otop_sync.sources.memory import MemorySource
 
-from .conftest import CONFIG, bkk, run
+from .conftest import CONFIG, answer, bkk, run
 
 TEMPLATES = shipped_dir("templates")
 
 
+def demo_source() -> MemorySource:
+    return MemorySource({t.title: t.rows for t in demo_tabs()})
+
+
 def demo_outcome() -> Outcome:
-    return run(MemorySource({t.title: t.rows for t in demo_tabs()}), DEMO_AS_OF)
+    return run(demo_source(), DEMO_AS_OF)
 
 
 @pytest.fixture(scope="module")
@@ -41,18 +51,124 @@ def test_the_html_names_every_district_with_its_grade_and_needs(rendered: brief.
     assert "ข้อมูล ณ วันที่ ๑๖ กันยายน ๒๕๖๗" in html
     assert "ไตรมาส ๔/๒๕๖๗" in html
     assert '<td class="grade grade-b">B</td>' in html
-    assert "ระดับ A: ลงทะเบียนผลิตภัณฑ์เพิ่มอีก 1 ผลิตภัณฑ์ และยอดจำหน่ายเพิ่มอีก 7,000.01 บาท" in html
-    assert "การรายงานรอบที่ 3 (ก.ย. 2567)" in html
-    assert "ช้า 3 วัน" in html
+    assert "ระดับ A: ลงทะเบียนผลิตภัณฑ์เพิ่มอีก ๑ ผลิตภัณฑ์ และยอดจำหน่ายเพิ่มอีก ๗,๐๐๐.๐๑ บาท" in html
+    assert "(อัตราเพิ่มต้องมากกว่าร้อยละ ๕ ขาดอีก ๐.๗๔ จุด)" in html
+    assert "การรายงานรอบที่ ๓ (ก.ย. ๒๕๖๗) (กำหนดส่ง ๑๕ กันยายน ๒๕๖๗ เวลา ๒๓.๕๙ น.)" in html
+    assert "ช้า ๓ วัน" in html
     assert "ไม่รู้จักอำเภอ “บึงกาฬ”" in html
     assert "<svg" in html  # the growth chart, with its thresholds
-    assert "A 5%" in html
+    assert "เกณฑ์ A ๕" in html
     assert "https://forms.gle/otop-nongkhai-example" in html
+
+
+def visible_text(html: str) -> str:
+    """What a reader sees: the text of the page and of its charts, not its styles or attributes."""
+    root = lxml.html.fromstring(html)
+    for style in root.iter("style"):
+        style.drop_tree()
+    return " ".join(root.itertext())
+
+
+def test_one_digit_style_throughout_and_per_cent_in_words(rendered: brief.BriefFiles) -> None:
+    text = visible_text(rendered.html.read_text(encoding="utf-8"))
+    # Arabic digits are left only where a reader must match them character for character: what a
+    # district typed, quoted; a tab's title, quoted; the form's link.
+    as_typed = re.compile(r"“[^”]*”|https?://\S+")
+    assert re.findall(r"[0-9]", as_typed.sub("", text)) == []
+    assert "%" not in text
+    assert "ร้อยละ" in text
+    assert "แท็บ “การตอบกลับแบบฟอร์ม 1” แถวที่ ๒๑" in text
+
+
+def test_arabic_digits_are_the_other_style(tmp_path: Path) -> None:
+    config = replace(CONFIG, brief=replace(CONFIG.brief, thai_numerals=False))
+    text = visible_text(brief.render_html(demo_outcome(), config, folders=[TEMPLATES]))
+    assert "ข้อมูล ณ วันที่ 16 กันยายน 2567" in text
+    assert re.findall("[๐-๙]", text) == []
+
+
+def test_nothing_is_set_in_italics(rendered: brief.BriefFiles) -> None:
+    html = rendered.html.read_text(encoding="utf-8")
+    assert "italic" not in html.lower().replace("no italics", "")
+    assert "<i>" not in html
+    assert "<em>" not in html
+
+
+def bar_colour(html: str, district: str, chart: int) -> str:
+    """The fill of `district`'s bar in the `chart`-th chart of the page."""
+    svg = re.findall(r"<svg.*?</svg>", html, flags=re.S)[chart]
+    found = re.search(f'{district}</text><rect [^>]*fill="(#[0-9a-f]+)"', svg)
+    assert found, district
+    return found[1]
+
+
+def test_charts_colour_bars_by_their_criterion_and_say_so(rendered: brief.BriefFiles) -> None:
+    html = rendered.html.read_text(encoding="utf-8")
+    # ศรีเชียงใหม่: growth +8 % (level A on sales) but no new product (level D on products): grade D.
+    assert bar_colour(html, "ศรีเชียงใหม่", 0) == GRADE_COLOURS["A"]
+    assert bar_colour(html, "ศรีเชียงใหม่", 1) == GRADE_COLOURS["D"]
+    assert "สีของแท่ง: ระดับที่ได้ด้านยอดจำหน่าย" in html
+    assert "สีของแท่ง: ระดับที่ได้ด้านผลิตภัณฑ์" in html
+    for level in ("ระดับ A", "ระดับ B", "ระดับ C", "ระดับ D", "ไม่มีข้อมูล"):
+        assert html.count(f">{level}</text>") >= 2  # in both legends
+
+
+def test_every_problem_says_who_sent_it_when_and_what_to_do(rendered: brief.BriefFiles) -> None:
+    text = visible_text(rendered.html.read_text(encoding="utf-8"))
+    outcome = demo_outcome()
+    assert outcome.rejections
+    assert outcome.flags
+    for problem in (*outcome.rejections, *outcome.flags):
+        assert f"แถวที่ {thai_digits(str(problem.row))}" in text
+    assert "ส่งเมื่อ ๑๓ ส.ค. ๒๕๖๗ ๑๐.๐๐ น." in text
+    assert "นายสมชาย ใจงาม โทร. ๐๘๑๒๓๔๕๖๐๔" in text
+    assert "ส่งแบบฟอร์มใหม่ โดยกรอกยอดจำหน่ายสะสมเป็นตัวเลข เช่น “50000” — รายงานล่าสุดจะใช้แทนรายงานเดิม" in text
+
+
+def test_the_last_round_shows_the_fiscal_year_by_quarter(rendered: brief.BriefFiles) -> None:
+    html = rendered.html.read_text(encoding="utf-8")
+    assert "ผลรายไตรมาส ปีงบประมาณ ๒๕๖๗" in html
+    year = lxml.html.fromstring(html).find_class("year")[0]
+    rows = {
+        r[0].text_content(): [c.text_content() for c in r[1:]] for r in year.iter("tr") if r[0].tag == "td"
+    }
+    assert len(rows) == len(CONFIG.province.districts)
+    # เมืองหนองคาย in the demo: graded B in Q3 and A in Q4, as the tab ผลรายไตรมาส holds them.
+    assert rows["เมืองหนองคาย"][2:] == ["B · +๔.๑๗", "A · +๖.๘๗"]
+    earlier = brief.render_html(run(demo_source(), bkk(2024, 8, 20, 9)), CONFIG, folders=[TEMPLATES])
+    assert "ผลรายไตรมาส ปีงบประมาณ" not in earlier  # the second round of the quarter: not yet
+
+
+def test_a_national_brief_summarises_its_charts_and_moves_the_tables_to_an_annex() -> None:
+    districts = tuple(District(f"{9000 + i}", f"อำเภอทดสอบ{i}", ()) for i in range(60))
+    config = replace(CONFIG, province=replace(CONFIG.province, districts=districts))
+    answers = [
+        answer(bkk(2024, 9, 10), d.name, "ก.ย. 2567", i % 5, 100000 + 1000 * i)
+        for i, d in enumerate(districts)
+    ]
+    months = ("ก.ค. 2566", "ส.ค. 2566", "ก.ย. 2566")
+    base = [BASE_HEADER, *[(d.name, month, 35000) for d in districts for month in months]]
+    outcome = run(
+        MemorySource({RESPONSES_TAB: [RESPONSE_HEADER, *answers], BASE_YEAR_TAB: base}),
+        bkk(2024, 9, 16),
+        config=config,
+    )
+    html = brief.render_html(outcome, config, folders=[TEMPLATES])
+    charts = re.findall(r"<svg.*?</svg>", html, flags=re.S)[:2]
+    assert "จำนวนอำเภอในแต่ละระดับ ภาพรวมและรายด้าน" in charts[0]
+    assert "สูงสุด ๑๐ และต่ำสุด ๑๐ อำเภอ" in charts[1]
+    assert charts[1].count("<rect") - 5 == 20  # twenty bars, beside the legend's five swatches
+    assert "อำเภอทดสอบ59</text>" in charts[1]  # the highest growth
+    assert "อำเภอทดสอบ0</text>" in charts[1]  # the lowest
+    body, annex = html.split('<section class="annex">')
+    assert '<table class="results">' not in body
+    assert annex.count('<td class="name">') >= len(districts)
+    assert "ภาคผนวก ก ผลการจัดระดับรายอำเภอ" in annex
 
 
 def test_the_pdf_is_a4_thai_titled_and_set_in_sarabun(rendered: brief.BriefFiles) -> None:
     reader = PdfReader(rendered.pdf)
-    assert len(reader.pages) == rendered.pages == 3
+    assert len(reader.pages) == rendered.pages == 4
     for page in reader.pages:
         assert (round(float(page.mediabox.width)), round(float(page.mediabox.height))) == (
             595,
@@ -60,14 +176,14 @@ def test_the_pdf_is_a4_thai_titled_and_set_in_sarabun(rendered: brief.BriefFiles
         )  # A4 in points
     assert reader.metadata is not None
     assert reader.metadata.title is not None
-    assert reader.metadata.title.startswith("สรุปผลโครงการหนึ่งตำบล หนึ่งผลิตภัณฑ์ ไตรมาส 4/2567")
+    assert reader.metadata.title.startswith("สรุปผลโครงการหนึ่งตำบล หนึ่งผลิตภัณฑ์ ไตรมาส ๔/๒๕๖๗")
     assert reader.trailer["/Root"]["/Lang"] == "th"
     fonts = {
         str(font.get_object()["/BaseFont"]).split("+")[-1]
         for page in reader.pages
         for font in page["/Resources"]["/Font"].values()
     }
-    assert fonts <= {"Sarabun", "Sarabun-Bold", "Sarabun-Italic"}
+    assert fonts <= {"Sarabun", "Sarabun-Bold"}
     assert "Sarabun" in fonts
 
 
@@ -87,11 +203,6 @@ def test_user_text_is_shown_as_text(tmp_path: Path) -> None:
     assert "<script>" not in html
     assert '<img src="file:///etc/passwd">' not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
-
-
-def test_arabic_digits_are_an_option() -> None:
-    html = brief.render_html(demo_outcome(), CONFIG, folders=[TEMPLATES], thai_numerals=False)
-    assert "ข้อมูล ณ วันที่ 16 กันยายน 2567" in html
 
 
 def test_the_fetcher_serves_only_its_own_files_and_data_urls(tmp_path: Path) -> None:
@@ -125,7 +236,7 @@ def test_links_to_files_and_hosts_fetch_nothing_and_rendering_goes_on(tmp_path: 
         tmp_path, '<img src="file:///etc/passwd"><img src="http://example.invalid/a.png">'
     )
     files = brief.write_brief(demo_outcome(), CONFIG, output=tmp_path / "out", folders=[folder, TEMPLATES])
-    assert files.pages == 3
+    assert files.pages == 4
     assert b"root:" not in files.pdf.read_bytes()
 
 

@@ -72,9 +72,11 @@ def test_run_writes_the_summary_a_coordinator_reads(workbook: Path) -> None:
     )
     assert tha_bo[11] == (
         "ระดับ A: ลงทะเบียนผลิตภัณฑ์เพิ่มอีก 1 ผลิตภัณฑ์ และยอดจำหน่ายเพิ่มอีก 7,000.01 บาท "
-        "(อัตราเพิ่มต้องมากกว่า 5% ขาดอีก 0.74 จุด)"
+        "(อัตราเพิ่มต้องมากกว่าร้อยละ 5 ขาดอีก 0.74 จุด)"
     )
     assert tha_bo[12:15] == ("ตรงเวลา", "ตรงเวลา", "ตรงเวลา")
+    # The round columns are named by their months, in the configured digits.
+    assert rows[0][12:15] == ("รอบ ก.ค. ๒๕๖๗", "รอบ ส.ค. ๒๕๖๗", "รอบ ก.ย. ๒๕๖๗")
     assert tha_bo[16] == "16/09/2567 08:00:00"
     phon_phisai, fao_rai, rattanawapi = rows[3], rows[7], rows[8]
     assert phon_phisai[13] == "ช้า 3 วัน"
@@ -92,9 +94,33 @@ def test_run_writes_the_summary_a_coordinator_reads(workbook: Path) -> None:
 def test_rejected_rows_are_listed_with_row_numbers_and_reasons(workbook: Path) -> None:
     assert main(["run", "--workbook", str(workbook), "--as-of", AS_OF]) == 0
     problems = cells(workbook, "ตรวจสอบข้อมูล")
-    assert problems[0] == ("แถวที่", "แท็บ", "อำเภอ (ตามที่กรอก)", "ประเภท", "เหตุผล")
-    assert (21, RESPONSES_TAB, "สังคม", "ไม่นำมาใช้", "ยอดจำหน่ายไม่ใช่ตัวเลข (“ห้าหมื่นบาท”)") in problems
-    assert (15, RESPONSES_TAB, "บึงกาฬ", "ไม่นำมาใช้", "ไม่รู้จักอำเภอ “บึงกาฬ”") in problems
+    assert problems[0] == (
+        "แถวที่",
+        "แท็บ",
+        "อำเภอ (ตามที่กรอก)",
+        "ประเภท",
+        "เหตุผล",
+        "วิธีแก้ไข",
+        "ส่งเมื่อ",
+        "ผู้รายงาน",
+        "โทรศัพท์",
+    )
+    assert (
+        21,
+        RESPONSES_TAB,
+        "สังคม",
+        "ไม่นำมาใช้",
+        "ยอดจำหน่ายไม่ใช่ตัวเลข (“ห้าหมื่นบาท”)",
+        "ส่งแบบฟอร์มใหม่ โดยกรอกยอดจำหน่ายสะสมเป็นตัวเลข เช่น “50000” — รายงานล่าสุดจะใช้แทนรายงานเดิม",
+        "13/08/2567 10:00:00",
+        "นายสมชาย ใจงาม",
+        "0812345604",
+    ) in problems
+    assert (15, RESPONSES_TAB, "บึงกาฬ", "ไม่นำมาใช้", "ไม่รู้จักอำเภอ “บึงกาฬ”") in {p[:5] for p in problems}
+    # Every problem of the demo says what to do, and when it was sent.
+    for row in problems[1:]:
+        assert row[5], row
+        assert row[6], row
     assert any(row[3] == "ใช้ แต่โปรดตรวจสอบ" for row in problems)
 
 

@@ -237,9 +237,15 @@ def test_suspicious_rows_are_used_and_flagged() -> None:
     reasons = {(f.row, f.reason.split(" ")[0]) for f in outcome.flags}
     assert (3, "จำนวนผลิตภัณฑ์สะสมลดลงจาก") in reasons
     assert (3, "ยอดจำหน่ายสะสมลดลงจาก") in reasons
-    assert (4, "อัตราเพิ่ม") in reasons
+    assert (4, "อัตราเพิ่มร้อยละ") in reasons
     assert (5, "รายงานของ") in reasons
     assert outcome.rows.rejected == 0
+    # Each says what to do, and who sent the row and when: whom the coordinator calls.
+    growth = next(f for f in outcome.flags if f.row == 4)
+    assert growth.reason == "อัตราเพิ่มร้อยละ +900.00 เกินร้อยละ ±300"
+    assert growth.remedy == "ตรวจสอบยอดจำหน่ายกับอำเภอ และยอดปีฐานในแท็บยอดจำหน่ายปีฐาน"
+    assert growth.sender.submitted == bkk(2024, 8, 10)
+    assert all(f.remedy for f in outcome.flags)
 
 
 def test_a_quarter_before_any_rubric_is_not_graded() -> None:

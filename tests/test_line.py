@@ -50,8 +50,8 @@ def test_a_reminder_names_only_the_districts_still_missing() -> None:
     answers = [a for a in everyone("ก.ย. 2567", 10) if a[1] != "สังคม"]
     message = reminder(run(sheet(answers), bkk(2024, 9, 13, 9)), CONFIG)
     assert message is not None
-    assert "อำเภอที่ยังไม่ได้รายงาน (1 อำเภอ): อำเภอสังคม" in message.text
-    assert "กำหนดส่งภายในวันที่ ๑๕ กันยายน ๒๕๖๗ เวลา 23.59 น." in message.text
+    assert "อำเภอที่ยังไม่ได้รายงาน (๑ อำเภอ): อำเภอสังคม" in message.text
+    assert "กำหนดส่งภายในวันที่ ๑๕ กันยายน ๒๕๖๗ เวลา ๒๓.๕๙ น." in message.text
     assert "https://forms.gle/otop-nongkhai-example" in message.text
     assert message.identity == "remind:2567Q4:2024-09:2024-09-13"
 
@@ -59,7 +59,7 @@ def test_a_reminder_names_only_the_districts_still_missing() -> None:
 def test_a_reminder_when_nobody_has_reported_names_all_nine() -> None:
     message = reminder(run(sheet([]), bkk(2024, 9, 13, 9)), CONFIG)
     assert message is not None
-    assert "(9 อำเภอ)" in message.text
+    assert "(๙ อำเภอ)" in message.text
     assert all(f"อำเภอ{name}" in message.text for name in NAMES)
 
 
@@ -72,7 +72,7 @@ def test_a_district_that_reports_after_the_first_reminder_is_left_out_of_the_sec
     assert second is not None
     assert "อำเภอสังคม" in first.text
     assert "อำเภอสังคม" not in second.text
-    assert "(1 อำเภอ): อำเภอเฝ้าไร่" in second.text
+    assert "(๑ อำเภอ): อำเภอเฝ้าไร่" in second.text
     assert first.identity != second.identity
 
 
@@ -83,11 +83,17 @@ def test_the_announcement_after_the_last_round_of_a_quarter() -> None:
     )
     assert message is not None
     text = message.text
-    assert "รอบเดือน ก.ย. 2567 (รอบสุดท้ายของไตรมาส)" in text
+    assert "รอบเดือน ก.ย. ๒๕๖๗ (รอบสุดท้ายของไตรมาส)" in text
     assert "ยังไม่รายงาน: สระใคร, เฝ้าไร่" in text
     assert "ระดับรายอำเภอ: เมืองหนองคาย A, ท่าบ่อ B" in text
-    assert "- ศรีเชียงใหม่: ระดับ C: ลงทะเบียนผลิตภัณฑ์เพิ่มอีก 1 ผลิตภัณฑ์" in text  # the lowest, D
-    assert "- อำเภอสังคม: แถวที่ 21 แท็บ การตอบกลับแบบฟอร์ม 1 ยอดจำหน่ายไม่ใช่ตัวเลข (“ห้าหมื่นบาท”)" in text
+    assert "- ศรีเชียงใหม่: ระดับ C: ลงทะเบียนผลิตภัณฑ์เพิ่มอีก ๑ ผลิตภัณฑ์" in text  # the lowest, D
+    # A problem says who sent it and when, where it is, why, and what to do; the tab's name and what the
+    # officer typed are quoted as they are, everything otop_sync writes is in Thai digits.
+    assert (
+        "อำเภอสังคม — ส่งเมื่อ ๑๓ ส.ค. ๒๕๖๗ ๑๐.๐๐ น. โดย นายสมชาย ใจงาม โทร. ๐๘๑๒๓๔๕๖๐๔ "
+        "แท็บ “การตอบกลับแบบฟอร์ม 1” แถวที่ ๒๑: ยอดจำหน่ายไม่ใช่ตัวเลข (“ห้าหมื่นบาท”)\n"
+        "  วิธีแก้ไข: ส่งแบบฟอร์มใหม่ โดยกรอกยอดจำหน่ายสะสมเป็นตัวเลข เช่น “50000” — รายงานล่าสุดจะใช้แทนรายงานเดิม"
+    ) in text
     assert text.endswith("ดูรายละเอียด: https://docs.google.com/x")
     assert utf16_length(text) < TEXT_LIMIT
 
@@ -96,8 +102,8 @@ def test_the_announcement_after_a_middle_round_counts_late_days() -> None:
     source = MemorySource({t.title: t.rows for t in demo_tabs()})
     message = announcement(run(source, bkk(2024, 8, 16, 9)), CONFIG)
     assert message is not None
-    assert "รอบเดือน ส.ค. 2567\n" in message.text
-    assert "ส่งช้า: สังคม (1 วัน)" in message.text
+    assert "รอบเดือน ส.ค. ๒๕๖๗\n" in message.text
+    assert "ส่งช้า: สังคม (๑ วัน)" in message.text
 
 
 MESSAGE = Message(Action.REMIND, "2567Q4", "2024-09", "2024-09-13", "ทดสอบ")
@@ -135,7 +141,10 @@ def test_an_announcement_of_300_problem_rows_full_of_emoji_is_accepted_by_line(t
     assert message is not None
     assert len(message.text) < utf16_length(message.text) <= TEXT_LIMIT  # the emoji counted twice
     assert message.text.endswith(MORE)
-    assert f"- อำเภอ{emoji}ตำบล0: แถวที่ 2" in message.text
+    assert (
+        f"- อำเภอ{emoji}ตำบล๐ — ส่งเมื่อ ๑๐ ก.ย. ๒๕๖๗ ๐๙.๐๐ น. โดย ผู้รายงาน โทร. ๐๘๑๒๓๔๕๖๗๘ "
+        "แท็บ “การตอบกลับแบบฟอร์ม 1” แถวที่ ๒:" in message.text
+    )
     fake = FakeLine()
     assert client(fake, tmp_path).push(message).sent
     assert fake.delivered[0]["messages"][0]["text"] == message.text
@@ -285,7 +294,7 @@ def test_remind_sends_once_from_the_command_line(
     assert main(["remind", "--as-of", "2024-09-13T09:00"]) == 0
     assert main(["remind", "--as-of", "2024-09-13T09:30"]) == 0
     out = capsys.readouterr().out
-    assert "อำเภอที่ยังไม่ได้รายงาน (7 อำเภอ)" in out
+    assert "อำเภอที่ยังไม่ได้รายงาน (๗ อำเภอ)" in out
     assert "sent (remind:2567Q4:2024-09:2024-09-13)" in out
     assert "already sent (remind:2567Q4:2024-09:2024-09-13)" in out
     assert len(line_server.delivered) == 1

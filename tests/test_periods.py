@@ -4,7 +4,15 @@ from datetime import date
 
 import pytest
 
-from otop_sync.periods import Month, Quarter, days_late, deadline, format_be_datetime, format_thai_date
+from otop_sync.periods import (
+    Month,
+    Quarter,
+    days_late,
+    deadline,
+    format_be_datetime,
+    format_thai_date,
+    format_thai_moment,
+)
 
 from .conftest import bkk
 
@@ -62,6 +70,6 @@ def test_days_late_are_calendar_days_in_bangkok() -> None:
 
 def test_buddhist_era_dates() -> None:
     assert format_be_datetime(bkk(2024, 9, 16, 8, 0)) == "16/09/2567 08:00:00"
-    assert format_thai_date(date(2024, 9, 13)) == "๑๓ กันยายน ๒๕๖๗"
-    assert format_thai_date(date(2024, 9, 13), thai_numerals=False) == "13 กันยายน 2567"
+    assert format_thai_date(date(2024, 9, 13)) == "13 กันยายน 2567"
+    assert format_thai_moment(bkk(2024, 9, 15, 23, 59)) == "15 ก.ย. 2567 23.59 น."
     assert Month(2024, 8).label == "ส.ค. 2567"

@@ -226,7 +226,6 @@ class App:
                     self.config,
                     output=settings.output,
                     folders=[f for f in (settings.templates, shipped_dir("templates")) if f],
-                    thai_numerals=settings.thai_numerals,
                     timeout_seconds=settings.timeout_seconds,
                     renderer=self.renderer,
                 ),

@@ -23,6 +23,7 @@ import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -33,20 +34,30 @@ import segno
 from markupsafe import Markup
 
 from otop_sync.atomic import write_atomically
-from otop_sync.charts import Threshold, growth_chart, products_chart
+from otop_sync.charts import (
+    SUMMARY_FROM,
+    Threshold,
+    extremes_chart,
+    growth_chart,
+    levels_chart,
+    products_chart,
+)
 from otop_sync.config import Config, Rubric
 from otop_sync.errors import BriefError
 from otop_sync.grading import DistrictResult, Status, Timeliness
+from otop_sync.numerals import Numerals
 from otop_sync.outcome import Outcome
-from otop_sync.periods import BE_OFFSET, format_be_datetime, format_thai_date, thai_digits, to_bangkok
-from otop_sync.tables import NO_GRADE, baht, grade_text, needs_text, round_text, rounded
+from otop_sync.periods import BE_OFFSET, Month, format_thai_date, format_thai_moment, to_bangkok
+from otop_sync.remedies import joined
+from otop_sync.responses import Sender
+from otop_sync.tables import NO_GRADE, REJECTED, baht, grade_text, needs_text, round_text, rounded
 
 TEMPLATE = "brief.html.j2"
 STYLESHEET = "brief.css"
+# No italic face: Thai official documents do not set text in italics.
 FONT_FILES = (
     ("Sarabun-Regular.ttf", 400, "normal"),
     ("Sarabun-Bold.ttf", 700, "normal"),
-    ("Sarabun-Italic.ttf", 400, "italic"),
 )
 FONT_FAMILY = "Sarabun"
 log = logging.getLogger(__name__)
@@ -78,25 +89,31 @@ def font_faces() -> list[dict[str, Any]]:
     return faces
 
 
-def _css(result: DistrictResult) -> str:
-    return f"grade-{result.grade.value.lower()}" if result.grade else "grade-none"
+def _css(grade: str) -> str:
+    return f"grade-{grade.lower()}" if grade in ("A", "B", "C", "D") else "grade-none"
 
 
-def _district_row(result: DistrictResult) -> dict[str, Any]:
+def _signed(value: Decimal | None) -> str:
+    """A growth for a table whose header says "(ร้อยละ)": "+8.51", or a dash."""
+    shown = rounded(value)
+    return f"{shown:+.2f}" if shown is not None else "–"
+
+
+def _district_row(result: DistrictResult, digits: Numerals) -> dict[str, Any]:
     report, base = result.report, result.base
-    growth = rounded(result.growth_pct)
+    grade = grade_text(result)
     return {
         "name": result.district.name,
-        "products": report.new_products if report else "–",
-        "sales": baht(report.sales) if report else "–",
-        "base": baht(base.sales) if base and base.sales is not None else "–",
-        "growth": f"{growth:+.2f}%" if growth is not None else "–",
-        "grade": grade_text(result),
-        "grade_css": _css(result),
+        "products": digits(str(report.new_products)) if report else "–",
+        "sales": digits(baht(report.sales)) if report else "–",
+        "base": digits(baht(base.sales)) if base and base.sales is not None else "–",
+        "growth": digits(_signed(result.growth_pct)),
+        "grade": grade,
+        "grade_css": _css(grade),
         "products_grade": result.products_level.value if result.products_level else "",
         "sales_grade": result.growth_level.value if result.growth_level else "",
-        "needs": needs_text(result),
-        "notes": list(result.notes),
+        "needs": digits(needs_text(result)),
+        "notes": [digits(note) for note in result.notes],
     }
 
 
@@ -108,70 +125,86 @@ _TIMELINESS_CSS = {
 }
 
 
-def _grade_tiles(results: Sequence[DistrictResult]) -> list[dict[str, Any]]:
+def _grade_tiles(results: Sequence[DistrictResult], digits: Numerals) -> list[dict[str, Any]]:
     counts = Counter(grade_text(r) for r in results)
-    tiles = [{"label": f"ระดับ {g}", "count": counts.get(g, 0), "css": f"grade-{g.lower()}"} for g in "ABCD"]
+    tiles = [
+        {"label": f"ระดับ {g}", "count": digits(str(counts.get(g, 0))), "css": f"grade-{g.lower()}"}
+        for g in "ABCD"
+    ]
     for status in (Status.NO_BASE, Status.NOT_REPORTED):
         label = NO_GRADE[status]
-        tiles.append({"label": label, "count": counts.get(label, 0), "css": "grade-none"})
+        tiles.append({"label": label, "count": digits(str(counts.get(label, 0))), "css": "grade-none"})
     return tiles
 
 
-def _current_round(results: Sequence[DistrictResult]) -> dict[str, Any] | None:
+def _current_round(results: Sequence[DistrictResult], digits: Numerals) -> dict[str, Any] | None:
     rounds = [r.rounds[-1] for r in results if r.rounds]
     if not rounds:
         return None
     counts = Counter(r.timeliness for r in rounds)
     latest = rounds[0]
     return {
-        "label": f"รอบที่ {len(results[0].rounds)} ({latest.month.label})",
-        "due_text": format_thai_date(latest.due.date(), thai_numerals=False),
-        "on_time": counts[Timeliness.ON_TIME],
-        "late": counts[Timeliness.LATE],
-        "not_reported": counts[Timeliness.NOT_REPORTED],
-        "pending": counts[Timeliness.PENDING],
+        "label": digits(f"รอบที่ {len(results[0].rounds)} ({latest.month.label})"),
+        "due_text": digits(f"{format_thai_date(latest.due.date())} เวลา {latest.due:%H.%M} น."),
+        **{
+            key: digits(str(counts[timeliness]))
+            for key, timeliness in (
+                ("on_time", Timeliness.ON_TIME),
+                ("late", Timeliness.LATE),
+                ("not_reported", Timeliness.NOT_REPORTED),
+                ("pending", Timeliness.PENDING),
+            )
+        },
+        "any_pending": bool(counts[Timeliness.PENDING]),
     }
 
 
-def _problems(outcome: Outcome) -> list[dict[str, Any]]:
+def _problems(outcome: Outcome, digits: Numerals) -> list[dict[str, Any]]:
+    """Every problem, by district as written: where it is, who sent it and when, why, and what to do."""
     groups: dict[str, list[dict[str, Any]]] = {}
-    for rejection in outcome.rejections:
-        groups.setdefault(rejection.district_as_written or "(ไม่ระบุ)", []).append(
+
+    def add(district: str, tab: str, row: int, kind: str, reason: str, remedy: str, sender: Sender) -> None:
+        groups.setdefault(district or "(ไม่ระบุ)", []).append(
             {
-                "tab": rejection.tab,
-                "row": rejection.row,
-                "kind": "ไม่นำมาใช้",
-                "reason": "; ".join(rejection.reasons),
+                "order": (tab, row),
+                "where": digits(f"แท็บ “{tab}” แถวที่ {row}"),
+                "kind": kind,
+                "sent": digits(format_thai_moment(sender.submitted)) if sender.submitted else "",
+                "reporter": sender.reporter,
+                "phone": digits(sender.phone),
+                "reason": digits(reason),
+                "remedy": digits(remedy),
             }
         )
-    for flag in outcome.flags:
-        groups.setdefault(flag.district.name, []).append(
-            {"tab": flag.tab, "row": flag.row, "kind": "โปรดตรวจสอบ", "reason": flag.reason}
-        )
-    for problem in outcome.base_problems:
-        groups.setdefault(problem.district_as_written or "(ไม่ระบุ)", []).append(
-            {"tab": problem.tab, "row": problem.row, "kind": "ยอดปีฐาน", "reason": "; ".join(problem.reasons)}
+
+    for r in outcome.rejections:
+        add(r.district_as_written, r.tab, r.row, REJECTED, "; ".join(r.reasons), joined(r.remedies), r.sender)
+    for f in outcome.flags:
+        add(f.district.name, f.tab, f.row, "ใช้ แต่โปรดตรวจสอบ", f.reason, f.remedy, f.sender)
+    for b in outcome.base_problems:
+        add(
+            b.district_as_written, b.tab, b.row, "ยอดปีฐาน", "; ".join(b.reasons), joined(b.remedies), b.sender
         )
     return [
-        {"district": d, "entries": sorted(rows, key=lambda i: (i["tab"], i["row"]))}
+        {"district": d, "entries": sorted(rows, key=lambda i: i["order"])}
         for d, rows in sorted(groups.items())
     ]
 
 
 def _condition_text(operator: str, value: object, unit: str) -> str:
     words = "ไม่น้อยกว่า" if operator == ">=" else "มากกว่า"
-    return f"{words} {value}{unit}"
+    return f"{words}{unit} {value}" if unit == "ร้อยละ" else f"{words} {value} {unit}"
 
 
-def _rubric_rows(rubric: Rubric | None) -> list[dict[str, str]]:
+def _rubric_rows(rubric: Rubric | None, digits: Numerals) -> list[dict[str, str]]:
     if rubric is None:
         return []
     rows = [
         {
             "grade": g.grade.value,
             "css": f"grade-{g.grade.value.lower()}",
-            "products": _condition_text(g.products.operator, g.products.value, " ผลิตภัณฑ์"),
-            "growth": _condition_text(g.growth_pct.operator, g.growth_pct.value, "%"),
+            "products": digits(_condition_text(g.products.operator, g.products.value, "ผลิตภัณฑ์")),
+            "growth": digits(_condition_text(g.growth_pct.operator, g.growth_pct.value, "ร้อยละ")),
         }
         for g in rubric.grades
     ]
@@ -188,7 +221,7 @@ def _rubric_rows(rubric: Rubric | None) -> list[dict[str, str]]:
 
 DECISIONS = (
     "อำเภอได้ระดับสูงสุดที่ผ่านเกณฑ์ทั้งสองด้านพร้อมกัน หากไม่ผ่านระดับใดเลยได้ระดับ D",
-    "“ไม่น้อยกว่า” นับรวมค่าที่เท่ากับเกณฑ์ “มากกว่า” ไม่นับค่าที่เท่ากับเกณฑ์ อัตราเพิ่มเท่ากับ 2.00% พอดีจึงได้ระดับ D "
+    "“ไม่น้อยกว่า” นับรวมค่าที่เท่ากับเกณฑ์ “มากกว่า” ไม่นับค่าที่เท่ากับเกณฑ์ อัตราเพิ่มร้อยละ 2.00 พอดีจึงได้ระดับ D "
     "การเปรียบเทียบใช้ค่าเต็ม ไม่ปัดเศษ (แสดงผลทศนิยมสองตำแหน่ง)",
     "ยอดจำหน่ายเทียบกับเดือนเดียวกันของไตรมาสเดียวกันในปีงบประมาณก่อน หากปีฐานมีเฉพาะยอดรวมทั้งไตรมาสจะเทียบกับทั้งไตรมาส",
     "อำเภอที่ไม่มียอดจำหน่ายปีฐาน หรือยอดปีฐานเป็นศูนย์ ไม่จัดระดับ และระบุเหตุผลไว้",
@@ -198,52 +231,89 @@ DECISIONS = (
 )
 
 
-def brief_context(outcome: Outcome, config: Config, *, thai_numerals: bool = True) -> dict[str, Any]:
-    """Everything the template shows, as plain values (escaped by the template) and two SVG charts."""
-    province, results = config.province, outcome.districts
-    rubric = config.rubric_for(outcome.quarter)
-    growth_thresholds = [
-        Threshold(g.grade.value, g.growth_pct.value) for g in (rubric.grades if rubric else ())
-    ]
-    product_thresholds = [
-        Threshold(g.grade.value, g.products.value) for g in (rubric.grades if rubric else ())
-    ]
-    as_of = to_bangkok(outcome.as_of)
-    number = thai_digits if thai_numerals else str
-    months = outcome.quarter.months
+def _fiscal_year(outcome: Outcome, digits: Numerals) -> dict[str, Any] | None:
+    """The fiscal year so far, district by quarter, once the quarter's last round has begun: what the
+    executives ask at the last meeting of a quarter, and of the year."""
+    quarter = outcome.quarter
+    if Month.of(to_bangkok(outcome.as_of)) < quarter.months[-1] or not outcome.fiscal_year:
+        return None
     return {
-        "title": f"สรุปผล{province.mission} {outcome.quarter.label} {province.office}",
+        "title": digits(f"ผลรายไตรมาส ปีงบประมาณ {quarter.fiscal_year}"),
+        "quarters": [digits(f"ไตรมาส {n}") for n in range(1, quarter.number + 1)],
+        "rows": [
+            {
+                "name": row.name,
+                "cells": [
+                    {"grade": grade or "–", "css": _css(grade), "growth": digits(_signed(growth))}
+                    for grade, growth in zip(row.grades, row.growths, strict=True)
+                ],
+            }
+            for row in outcome.fiscal_year
+        ],
+    }
+
+
+def brief_context(outcome: Outcome, config: Config) -> dict[str, Any]:
+    """Everything the template shows, as plain values (escaped by the template) and SVG charts, every
+    number in the configured digits. Past `SUMMARY_FROM` districts, the charts summarise and the
+    district tables move to an annex."""
+    province, results = config.province, outcome.districts
+    digits = Numerals(config.brief.thai_numerals)
+    rubric = config.rubric_for(outcome.quarter)
+    grades = rubric.grades if rubric else ()
+    growth_thresholds = [Threshold(g.grade.value, g.growth_pct.value) for g in grades]
+    product_thresholds = [Threshold(g.grade.value, g.products.value) for g in grades]
+    summarised = len(results) >= SUMMARY_FROM
+    charts = (
+        [levels_chart(results, digits), extremes_chart(results, growth_thresholds, digits)]
+        if summarised
+        else [
+            growth_chart(results, growth_thresholds, digits),
+            products_chart(results, product_thresholds, digits),
+        ]
+    )
+    as_of = to_bangkok(outcome.as_of)
+    return {
+        "title": digits(f"สรุปผล{province.mission} {outcome.quarter.label} {province.office}"),
         "office": province.office,
         "department": province.department,
         "slogan": province.slogan,
         "mission": province.mission,
-        "quarter_label": number(outcome.quarter.label),
-        "date_text": format_thai_date(as_of.date(), thai_numerals=thai_numerals),
+        "quarter_label": digits(outcome.quarter.label),
+        "date_text": digits(format_thai_date(as_of.date())),
         "as_of_iso": as_of.isoformat(),
-        "as_of_text": format_be_datetime(as_of),
-        "computed_at_text": format_be_datetime(outcome.computed_at),
+        "as_of_text": digits(format_thai_moment(as_of)),
+        "computed_at_text": digits(format_thai_moment(outcome.computed_at)),
         "font_faces": font_faces(),
-        "grade_tiles": _grade_tiles(results),
-        "round": _current_round(results),
-        "districts": [_district_row(r) for r in results],
-        "growth_svg": Markup(growth_chart(results, growth_thresholds)),
-        "products_svg": Markup(products_chart(results, product_thresholds)),
-        "due_day_text": number(str(config.deadlines.due_day)),
-        "round_months": [m.label for m in months],
+        "grade_tiles": _grade_tiles(results, digits),
+        "round": _current_round(results, digits),
+        "district_count": digits(str(len(results))),
+        "annex": summarised,
+        "districts": [_district_row(r, digits) for r in results],
+        "charts": [Markup(chart) for chart in charts],
+        "due_day_text": digits(str(config.deadlines.due_day)),
+        "round_months": [digits(m.label) for m in outcome.quarter.months],
         "timeliness": [
             {
                 "name": r.district.name,
-                "cells": [{"text": round_text(x), "css": _TIMELINESS_CSS[x.timeliness]} for x in r.rounds]
-                + [{"text": "", "css": ""}] * (len(months) - len(r.rounds)),
+                "cells": [
+                    {"text": digits(round_text(x)), "css": _TIMELINESS_CSS[x.timeliness]} for x in r.rounds
+                ]
+                + [{"text": "", "css": ""}] * (3 - len(r.rounds)),
             }
             for r in results
         ],
-        "problems": _problems(outcome),
+        "fiscal_year": _fiscal_year(outcome, digits),
+        "problems": _problems(outcome, digits),
         "qr_svg": Markup(qr_svg(province.form_url)) if province.form_url else "",
         "form_url": province.form_url,
-        "coordinators": [c for c in province.coordinators if c.name],
-        "rubric": _rubric_rows(rubric),
-        "decisions": DECISIONS,
+        "coordinators": [
+            {"name": digits(c.name), "position": digits(c.position), "phone": digits(c.phone)}
+            for c in province.coordinators
+            if c.name
+        ],
+        "rubric": _rubric_rows(rubric, digits),
+        "decisions": [digits(d) for d in DECISIONS],
     }
 
 
@@ -254,9 +324,7 @@ def qr_svg(url: str) -> str:
 # Rendering ----------------------------------------------------------------------------------------
 
 
-def render_html(
-    outcome: Outcome, config: Config, *, folders: Sequence[Path], thai_numerals: bool = True
-) -> str:
+def render_html(outcome: Outcome, config: Config, *, folders: Sequence[Path]) -> str:
     environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader([str(f) for f in folders]),
         autoescape=True,  # a district's remark "<script>" is shown as text
@@ -265,7 +333,7 @@ def render_html(
     )
     try:
         stylesheet = Markup(environment.loader.get_source(environment, STYLESHEET)[0])  # type: ignore[union-attr]
-        context = brief_context(outcome, config, thai_numerals=thai_numerals)
+        context = brief_context(outcome, config)
         return environment.get_template(TEMPLATE).render(**context, stylesheet=stylesheet)
     except jinja2.TemplateSyntaxError as exc:
         raise BriefError(f"template {exc.filename or exc.name}: line {exc.lineno}: {exc.message}") from exc
@@ -560,12 +628,11 @@ def write_brief(
     *,
     output: Path,
     folders: Sequence[Path],
-    thai_numerals: bool = True,
     timeout_seconds: float = 60,
     renderer: WarmRenderer | None = None,
 ) -> BriefFiles:
     """Render and write brief-<quarter>-<B.E. date>.html/.pdf and brief-latest.html/.pdf, atomically."""
-    page = render_html(outcome, config, folders=folders, thai_numerals=thai_numerals)
+    page = render_html(outcome, config, folders=folders)
     try:
         pdf, pages = render_pdf(
             page, allowed=[*folders, font_folder()], timeout_seconds=timeout_seconds, renderer=renderer

@@ -16,10 +16,11 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from enum import StrEnum
 from itertools import pairwise
 
+from otop_sync import remedies
 from otop_sync.cells import REPLACEMENT
 from otop_sync.config import Checks, Condition, Deadlines, District, Grade, GradeRule, Rubric
 from otop_sync.periods import Month, Quarter, days_late, deadline, format_be_datetime, start_of
-from otop_sync.responses import BaseYear, Report
+from otop_sync.responses import NO_SENDER, BaseYear, Report, Sender
 
 SATANG = Decimal("0.01")
 _PRECISION = decimal.Context(prec=40)
@@ -91,6 +92,12 @@ class Flag:
     row: int
     district: District
     reason: str
+    remedy: str = ""
+    sender: Sender = NO_SENDER
+
+    @classmethod
+    def on(cls, report: Report, reason: str, remedy: str) -> Flag:
+        return cls(report.tab, report.row, report.district, reason, remedy, report.sender)
 
 
 @dataclass(frozen=True)
@@ -276,18 +283,15 @@ def flag_reports(
         flags.extend(_falling_figures(rows))
         flags.extend(_stale(row, checks.stale_after_months) for row in rows if _is_stale(row, checks))
         flags.extend(
-            Flag(row.tab, row.row, row.district, "คำตอบมีอักขระที่อ่านไม่ได้ (แสดงเป็น �) โปรดสอบถามอำเภอ")
+            Flag.on(row, "คำตอบมีอักขระที่อ่านไม่ได้ (แสดงเป็น �)", remedies.UNREADABLE_TEXT)
             for row in rows
             if any(REPLACEMENT in text for text in (row.reporter, row.phone, row.remarks))
         )
     for result in results:
         if result.growth_pct is not None and abs(result.growth_pct) > checks.suspicious_growth_pct:
             assert result.report is not None
-            reason = (
-                f"อัตราเพิ่ม {result.growth_pct:+.2f}% เกิน ±{checks.suspicious_growth_pct}% "
-                "โปรดตรวจสอบยอดจำหน่ายหรือยอดปีฐาน"
-            )
-            flags.append(Flag(result.report.tab, result.report.row, result.district, reason))
+            reason = f"อัตราเพิ่มร้อยละ {result.growth_pct:+.2f} เกินร้อยละ ±{checks.suspicious_growth_pct}"
+            flags.append(Flag.on(result.report, reason, remedies.EXTREME_GROWTH))
     return tuple(sorted(flags, key=lambda f: (f.tab, f.row, f.reason)))
 
 
@@ -300,22 +304,20 @@ def _falling_figures(rows: Sequence[Report]) -> list[Flag]:
     for earlier, later in pairwise(ordered):
         if later.new_products < earlier.new_products:
             flags.append(
-                Flag(
-                    later.tab,
-                    later.row,
-                    later.district,
+                Flag.on(
+                    later,
                     f"จำนวนผลิตภัณฑ์สะสมลดลงจาก {earlier.month.label} "
                     f"({earlier.new_products} → {later.new_products})",
+                    remedies.FALLING,
                 )
             )
         if later.sales < earlier.sales:
             flags.append(
-                Flag(
-                    later.tab,
-                    later.row,
-                    later.district,
+                Flag.on(
+                    later,
                     f"ยอดจำหน่ายสะสมลดลงจาก {earlier.month.label} "
                     f"({earlier.sales:,.2f} → {later.sales:,.2f} บาท)",
+                    remedies.FALLING,
                 )
             )
     return flags
@@ -326,10 +328,9 @@ def _is_stale(report: Report, checks: Checks) -> bool:
 
 
 def _stale(report: Report, months: int) -> Flag:
-    return Flag(
-        report.tab,
-        report.row,
-        report.district,
+    return Flag.on(
+        report,
         f"รายงานของ {report.month.label} ส่งเมื่อ {format_be_datetime(report.submitted)} "
         f"ช้ากว่าเดือนที่รายงาน {months} เดือนขึ้นไป (รอบปิดไปนานแล้ว)",
+        remedies.STALE,
     )

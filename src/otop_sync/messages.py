@@ -12,8 +12,11 @@ from datetime import datetime
 from otop_sync.config import Action, Config
 from otop_sync.grading import DistrictResult, Round, Timeliness
 from otop_sync.lengths import fit
+from otop_sync.numerals import Numerals
 from otop_sync.outcome import Outcome
-from otop_sync.periods import Month, format_thai_date, to_bangkok
+from otop_sync.periods import Month, format_thai_date, format_thai_moment, to_bangkok
+from otop_sync.remedies import joined
+from otop_sync.responses import Sender
 from otop_sync.tables import grade_text, needs_text
 
 # LINE's limit for one text message, in UTF-16 code units: an emoji counts 2 (LINE Developers, "Character
@@ -56,13 +59,13 @@ def reminder(outcome: Outcome, config: Config) -> Message | None:
     due = next(round_.due for _, round_ in rounds if round_ is not None)
     lines = [
         f"📋 แจ้งเตือนการรายงาน{config.province.mission} {outcome.quarter.label} รอบเดือน {month.label}",
-        f"กำหนดส่งภายในวันที่ {format_thai_date(due.date())} เวลา 23.59 น.",
+        f"กำหนดส่งภายในวันที่ {format_thai_date(due.date())} เวลา {due:%H.%M} น.",
         f"อำเภอที่ยังไม่ได้รายงาน ({len(missing)} อำเภอ): " + ", ".join(f"อำเภอ{name}" for name in missing),
     ]
     if config.province.form_url:
         lines.append(f"รายงานได้ที่ {config.province.form_url}")
     lines.append(config.province.office)
-    text = _fit("\n".join(lines))
+    text = _fit(Numerals(config.brief.thai_numerals)("\n".join(lines)))
     return Message(Action.REMIND, outcome.quarter.code, month.iso, _edition(outcome.as_of), text)
 
 
@@ -99,7 +102,7 @@ def announcement(outcome: Outcome, config: Config, *, spreadsheet_url: str = "")
         lines.extend(f"- {p}" for p in problems)
     if spreadsheet_url:
         lines.append(f"ดูรายละเอียด: {spreadsheet_url}")
-    text = _fit("\n".join(lines))
+    text = _fit(Numerals(config.brief.thai_numerals)("\n".join(lines)))
     return Message(Action.ANNOUNCE, outcome.quarter.code, month.iso, _edition(outcome.as_of), text)
 
 
@@ -112,11 +115,28 @@ def _lowest(results: tuple[DistrictResult, ...]) -> list[DistrictResult]:
 
 
 def _problems(outcome: Outcome) -> list[str]:
-    # Already in tab and row order; the tab is named, since a relinked form answers in more than one.
-    return [
-        f"อำเภอ{r.district_as_written or '(ไม่ระบุ)'}: แถวที่ {r.row} แท็บ {r.tab} {'; '.join(r.reasons)}"
+    """Each problem with whom it concerns, where it is, why, and what to do, in tab and row order: the
+    tab is named, since a relinked form answers in more than one."""
+    problems = [
+        (r.tab, r.row, r.district_as_written, r.sender, "; ".join(r.reasons), joined(r.remedies))
         for r in outcome.rejections
     ]
+    problems.extend(
+        (f.tab, f.row, f.district.name, f.sender, f"โปรดตรวจสอบ: {f.reason}", f.remedy) for f in outcome.flags
+    )
+    return [
+        f"อำเภอ{district or '(ไม่ระบุ)'} — {_sent(sender)}แท็บ “{tab}” แถวที่ {row}: {reason}\n  วิธีแก้ไข: {remedy}"
+        for tab, row, district, sender, reason, remedy in sorted(problems, key=lambda p: p[:2])
+    ]
+
+
+def _sent(sender: Sender) -> str:
+    parts = [f"ส่งเมื่อ {format_thai_moment(sender.submitted)}"] if sender.submitted else []
+    if sender.reporter:
+        parts.append(f"โดย {sender.reporter}")
+    if sender.phone:
+        parts.append(f"โทร. {sender.phone}")
+    return " ".join(parts) + " " if parts else ""
 
 
 def _fit(text: str) -> str:

@@ -35,6 +35,15 @@ class GradeChange:
 
 
 @dataclass(frozen=True)
+class YearRow:
+    """A district's quarters of the fiscal year so far, as the tab ผลรายไตรมาส holds them."""
+
+    name: str
+    grades: tuple[str, ...]  # quarter 1 first; "" where the tab has no row
+    growths: tuple[Decimal | None, ...]
+
+
+@dataclass(frozen=True)
 class Outcome:
     quarter: Quarter
     as_of: datetime
@@ -48,6 +57,7 @@ class Outcome:
     base_problems: tuple[Rejection, ...]
     flags: tuple[Flag, ...]
     changes: tuple[GradeChange, ...]
+    fiscal_year: tuple[YearRow, ...] = ()  # the quarters of the current one's fiscal year, up to it
 
 
 def _number(value: Decimal | None) -> float | None:

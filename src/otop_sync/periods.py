@@ -183,10 +183,15 @@ def format_be_datetime(moment: datetime) -> str:
     return f"{local.day:02d}/{local.month:02d}/{local.year + BE_OFFSET} {local:%H:%M:%S}"
 
 
-def format_thai_date(day: date, *, thai_numerals: bool = True) -> str:
-    """Official style: "๑๓ กันยายน ๒๕๖๗"."""
-    text = f"{day.day} {THAI_MONTHS[day.month - 1]} {day.year + BE_OFFSET}"
-    return thai_digits(text) if thai_numerals else text
+def format_thai_date(day: date) -> str:
+    """ "13 กันยายน 2567" (numerals.Numerals makes it "๑๓ กันยายน ๒๕๖๗" where Thai digits are set)."""
+    return f"{day.day} {THAI_MONTHS[day.month - 1]} {day.year + BE_OFFSET}"
+
+
+def format_thai_moment(moment: datetime) -> str:
+    """ "16 ก.ย. 2567 08.00 น.": a time as a Thai letter writes it, in Bangkok."""
+    local = to_bangkok(moment)
+    return f"{local.day} {THAI_MONTHS_SHORT[local.month - 1]} {local.year + BE_OFFSET} {local:%H.%M} น."
 
 
 def start_of(month: Month) -> datetime:

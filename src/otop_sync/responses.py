@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from otop_sync import remedies
 from otop_sync.cells import (
     CellValue,
     DistrictNames,
@@ -58,15 +59,33 @@ class Report:
     def quarter(self) -> Quarter:
         return self.month.quarter
 
+    @property
+    def sender(self) -> Sender:
+        return Sender(self.submitted, self.reporter, self.phone)
+
+
+@dataclass(frozen=True)
+class Sender:
+    """Who sent a row, and when, as the form recorded them: whom a coordinator calls about a problem."""
+
+    submitted: datetime | None = None  # None when the timestamp itself cannot be read
+    reporter: str = ""
+    phone: str = ""
+
+
+NO_SENDER = Sender()
+
 
 @dataclass(frozen=True)
 class Rejection:
-    """A row left out, with its tab, its sheet row number and every reason, in Thai."""
+    """A row left out, with its tab, its sheet row number, every reason and what to do, in Thai."""
 
     tab: str
     row: int
     district_as_written: str
     reasons: tuple[str, ...]
+    remedies: tuple[str, ...] = ()
+    sender: Sender = NO_SENDER
 
 
 @dataclass(frozen=True)
@@ -189,11 +208,28 @@ def _read_row(
     month = read_month(_cell(row, columns["month"]))
     products = read_count(_cell(row, columns["new_products"]), "จำนวนผลิตภัณฑ์")
     sales = read_decimal(_cell(row, columns["sales"]), "ยอดจำหน่าย")
-    problems = [v for v in (submitted, district, month, products, sales) if isinstance(v, Problem)]
+    reporter = clean_text(display(_cell(row, columns.get("reporter"))))
+    # Kept as text: a telephone number's leading zero matters.
+    phone = clean_text(display(_cell(row, columns.get("phone"))))
+    answers = {
+        "timestamp": submitted,
+        "district": district,
+        "month": month,
+        "new_products": products,
+        "sales": sales,
+    }
+    problems = [(field, v) for field, v in answers.items() if isinstance(v, Problem)]
     if isinstance(month, Month):
-        problems.extend(_month_problems(month, submitted, as_of))
+        problems.extend(("month", problem) for problem in _month_problems(month, submitted, as_of))
     if problems:
-        return Rejection(tab, number, clean_text(display(district_cell)), tuple(p.reason for p in problems))
+        return Rejection(
+            tab,
+            number,
+            clean_text(display(district_cell)),
+            tuple(problem.reason for _, problem in problems),
+            remedies.for_response(field for field, _ in problems),
+            Sender(submitted if isinstance(submitted, datetime) else None, reporter, phone),
+        )
     # No problem means every reader returned a value; the asserts only tell the type checker.
     assert isinstance(submitted, datetime)
     assert isinstance(district, District)
@@ -208,9 +244,8 @@ def _read_row(
         month=month,
         new_products=products,
         sales=sales,
-        reporter=clean_text(display(_cell(row, columns.get("reporter")))),
-        # Kept as text: a telephone number's leading zero matters.
-        phone=clean_text(display(_cell(row, columns.get("phone")))),
+        reporter=reporter,
+        phone=phone,
         remarks=display(_cell(row, columns.get("remarks"))).strip(),
     )
 
@@ -238,6 +273,7 @@ def read_base_year(tab: Tab, *, form: Form, districts: DistrictNames) -> BaseYea
         period = read_period(_cell(row, columns["month"]))
         sales = read_decimal(_cell(row, columns["sales"]), "ยอดจำหน่ายปีฐาน")
         reasons = [v.reason for v in (district, period, sales) if isinstance(v, Problem)]
+        remedy = remedies.BASE_YEAR
         if not reasons:
             assert isinstance(district, District)
             assert isinstance(sales, Decimal)
@@ -245,6 +281,7 @@ def read_base_year(tab: Tab, *, form: Form, districts: DistrictNames) -> BaseYea
             key = (district.code, period)
             if key in first_row:
                 reasons.append(f"ซ้ำกับแถวที่ {first_row[key]} (ใช้แถวที่ {first_row[key]})")
+                remedy = remedies.BASE_YEAR_REPEATED
             else:
                 first_row[key] = number
                 if isinstance(period, Month):
@@ -252,5 +289,7 @@ def read_base_year(tab: Tab, *, form: Form, districts: DistrictNames) -> BaseYea
                 else:
                     quarterly[(district.code, period)] = sales
         if reasons:
-            problems.append(Rejection(tab.title, number, clean_text(display(district_cell)), tuple(reasons)))
+            problems.append(
+                Rejection(tab.title, number, clean_text(display(district_cell)), tuple(reasons), (remedy,))
+            )
     return BaseYear(monthly, quarterly, tuple(problems))

@@ -7,21 +7,25 @@ cell values is a source: a local workbook, Google Sheets, or memory in tests.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
+from decimal import Decimal
 
 from otop_sync.cells import DistrictNames, display
-from otop_sync.config import Config
+from otop_sync.config import Config, District
 from otop_sync.grading import flag_reports, grade_district, select_reports
-from otop_sync.outcome import GradeChange, Outcome, RowCounts
+from otop_sync.numerals import Numerals
+from otop_sync.outcome import GradeChange, Outcome, RowCounts, YearRow
 from otop_sync.periods import Month, Quarter
 from otop_sync.responses import Tab, read_base_year, read_responses
 from otop_sync.sources.contract import SheetData, Source, Writes
 from otop_sync.tables import (
     GRADE_COLUMN,
+    GROWTH_COLUMN,
     RESULT_COLUMNS,
     RUN_LOG_COLUMNS,
+    Cell,
     Row,
     Table,
     as_cell,
@@ -112,8 +116,12 @@ def decide(
     tabs = form.tabs
     previous = _previous_rows(data.previous_quarterly)
     quarterly = _quarterly_rows(outcome, {} if regrade else previous, current=current)
-    outcome = replace(outcome, changes=_grade_changes(previous, quarterly))
-    summary = results_table(tabs.summary, outcome.districts, outcome)
+    outcome = replace(
+        outcome,
+        changes=_grade_changes(previous, quarterly),
+        fiscal_year=_fiscal_year(quarterly, current, config.province.districts),
+    )
+    summary = results_table(tabs.summary, outcome.districts, outcome, Numerals(config.brief.thai_numerals))
     writes = Writes(
         tables=(
             summary,
@@ -155,6 +163,29 @@ def _previous_rows(previous: Tab | None) -> dict[Key, Row]:
         if row[0] and quarter:
             kept[(str(row[0]), quarter)] = row
     return kept
+
+
+def _fiscal_year(
+    rows: Mapping[Key, Row], current: Quarter, districts: Sequence[District]
+) -> tuple[YearRow, ...]:
+    """Every configured district across the fiscal year's quarters up to `current`, from the rows of
+    ผลรายไตรมาส: what the brief's year table shows is what the tab holds."""
+    quarters = [Quarter(current.fiscal_year, n) for n in range(1, current.number + 1)]
+    year = []
+    for district in districts:
+        found = [rows.get((district.code, q)) for q in quarters]
+        year.append(
+            YearRow(
+                district.name,
+                tuple(str(row[GRADE_COLUMN] or "") if row else "" for row in found),
+                tuple(_decimal(row[GROWTH_COLUMN]) if row else None for row in found),
+            )
+        )
+    return tuple(year)
+
+
+def _decimal(value: Cell) -> Decimal | None:
+    return value if isinstance(value, Decimal) else Decimal(value) if isinstance(value, int) else None
 
 
 def _grade_changes(previous: Mapping[Key, Row], rows: Mapping[Key, Row]) -> tuple[GradeChange, ...]:

@@ -6,21 +6,23 @@ kind it is so that every adapter formats it the same way (baht, percent, grade c
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 
+from otop_sync import remedies
 from otop_sync.cells import CellValue, display
 from otop_sync.grading import DistrictResult, Flag, NextGrade, Round, Status, Timeliness
 from otop_sync.lengths import fit
 from otop_sync.outcome import Outcome
 from otop_sync.periods import format_be_datetime
-from otop_sync.responses import Rejection
+from otop_sync.responses import Rejection, Sender
 
 Cell = str | int | Decimal | None
 Row = tuple[Cell, ...]
+Digits = Callable[[str], str]  # a text in the chosen digits (numerals.Numerals)
 
 
 class Kind(StrEnum):
@@ -81,13 +83,17 @@ RESULT_COLUMNS = (
     Column("หมายเหตุ", width=48),
     Column("ข้อมูล ณ", width=20),
 )
-GRADE_COLUMN = 8
+GROWTH_COLUMN, GRADE_COLUMN = 7, 8
 PROBLEM_COLUMNS = (
     Column("แถวที่", Kind.INTEGER, 8),
     Column("แท็บ", width=22),
     Column("อำเภอ (ตามที่กรอก)", width=20),
-    Column("ประเภท", width=22),
-    Column("เหตุผล", width=80),
+    Column("ประเภท", width=18),
+    Column("เหตุผล", width=50),
+    Column("วิธีแก้ไข", width=50),
+    Column("ส่งเมื่อ", width=20),
+    Column("ผู้รายงาน", width=20),
+    Column("โทรศัพท์", width=14),
 )
 RUN_LOG_COLUMNS = (
     Column("ประมวลผลเมื่อ", width=20),
@@ -151,7 +157,7 @@ def grade_text(result: DistrictResult) -> str:
 
 def growth_condition_text(next_: NextGrade) -> str:
     words = "มากกว่า" if next_.growth_condition.operator == ">" else "ไม่น้อยกว่า"
-    return f"อัตราเพิ่มต้อง{words} {next_.growth_condition.value}%"
+    return f"อัตราเพิ่มต้อง{words}ร้อยละ {next_.growth_condition.value}"
 
 
 def needs_text(result: DistrictResult) -> str:
@@ -182,9 +188,11 @@ def _remarks(result: DistrictResult, flags: Sequence[Flag]) -> str:
     return "; ".join(parts)
 
 
-def result_row(result: DistrictResult, flags: Sequence[Flag], as_of: datetime) -> Row:
+def result_row(result: DistrictResult, flags: Sequence[Flag], as_of: datetime, *, named: bool = True) -> Row:
+    """A district's quarter. `named`: each round says its month ("ก.ค. 2567: ตรงเวลา"), as the tab of
+    every quarter needs; the current quarter's tab names the months in its header instead."""
     report, base = result.report, result.base
-    rounds = [round_text(r) for r in result.rounds] + [""] * (3 - len(result.rounds))
+    rounds = [f"{r.month.label}: {round_text(r)}" if named else round_text(r) for r in result.rounds]
     return (
         result.district.code,
         result.district.name,
@@ -199,26 +207,35 @@ def result_row(result: DistrictResult, flags: Sequence[Flag], as_of: datetime) -
         result.growth_level.value if result.growth_level else "",
         needs_text(result),
         *rounds,
+        *[""] * (3 - len(rounds)),
         _remarks(result, flags),
         format_be_datetime(as_of),
     )
 
 
-def results_table(title: str, results: Iterable[DistrictResult], outcome: Outcome) -> Table:
-    rows = tuple(result_row(r, outcome.flags, outcome.as_of) for r in results)
-    return Table(title, RESULT_COLUMNS, rows, frozen_columns=2)
+def results_table(title: str, results: Iterable[DistrictResult], outcome: Outcome, digits: Digits) -> Table:
+    """The current quarter, its round columns named by their months in the brief's digits."""
+    rows = tuple(result_row(r, outcome.flags, outcome.as_of, named=False) for r in results)
+    columns = list(RESULT_COLUMNS)
+    for index, month in zip(range(12, 15), outcome.quarter.months, strict=True):
+        columns[index] = replace(columns[index], title=digits(f"รอบ {month.label}"))
+    return Table(title, tuple(columns), rows, frozen_columns=2)
 
 
 def problems_table(title: str, outcome: Outcome, tab_order: Sequence[str]) -> Table:
     """Every rejected or flagged row, by tab (in `tab_order`: the responses tabs, then the base year)
-    and row."""
+    and row, with what to do and whom to call."""
     rank = {tab: i for i, tab in enumerate(tab_order)}
     entries = [
         (rank.get(r.tab, len(rank)), r.row, _problem_row(r))
         for r in (*outcome.rejections, *outcome.base_problems)
     ]
     entries.extend(
-        (rank.get(f.tab, len(rank)), f.row, (f.row, f.tab, f.district.name, FLAGGED, f.reason))
+        (
+            rank.get(f.tab, len(rank)),
+            f.row,
+            (f.row, f.tab, f.district.name, FLAGGED, f.reason, f.remedy, *_sender_cells(f.sender)),
+        )
         for f in outcome.flags
     )
     entries.sort(key=lambda entry: entry[:2])
@@ -232,7 +249,14 @@ def _problem_row(rejection: Rejection) -> Row:
         rejection.district_as_written,
         REJECTED,
         "; ".join(rejection.reasons),
+        remedies.joined(rejection.remedies),
+        *_sender_cells(rejection.sender),
     )
+
+
+def _sender_cells(sender: Sender) -> Row:
+    when = format_be_datetime(sender.submitted) if sender.submitted else ""
+    return (when, sender.reporter, sender.phone)
 
 
 def run_log_row(outcome: Outcome) -> Row:
