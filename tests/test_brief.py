@@ -162,8 +162,12 @@ def test_a_national_brief_summarises_its_charts_and_moves_the_tables_to_an_annex
     assert "อำเภอทดสอบ0</text>" in charts[1]  # the lowest
     body, annex = html.split('<section class="annex">')
     assert '<table class="results">' not in body
-    assert annex.count('<td class="name">') >= len(districts)
-    assert "ภาคผนวก ก ผลการจัดระดับรายอำเภอ" in annex
+    assert "ภาคผนวก ผลรายอำเภอ (๖๐ อำเภอ)" in annex
+    table = lxml.html.fromstring(annex).find_class("annex-table")[0]
+    rows = [[c.text_content() for c in r] for r in table.iter("tr")][1:]
+    assert [r[0] for r in rows] == [d.name for d in districts]
+    # One row says it all: figures, grade, both criteria, every round, the fiscal year's quarters.
+    assert rows[1][1:8] == ["๑", "๑๐๑,๐๐๐.๐๐", "-๓.๘๑", "D", "C / D", "ขาด · ขาด · ตรง", "– – – D"]
 
 
 def test_the_pdf_is_a4_thai_titled_and_set_in_sarabun(rendered: brief.BriefFiles) -> None:

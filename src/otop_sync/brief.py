@@ -46,7 +46,7 @@ from otop_sync.config import Config, Rubric
 from otop_sync.errors import BriefError
 from otop_sync.grading import DistrictResult, Status, Timeliness
 from otop_sync.numerals import Numerals
-from otop_sync.outcome import Outcome
+from otop_sync.outcome import Outcome, YearRow
 from otop_sync.periods import BE_OFFSET, Month, format_thai_date, format_thai_moment, to_bangkok
 from otop_sync.remedies import joined
 from otop_sync.responses import Sender
@@ -253,6 +253,31 @@ def _fiscal_year(outcome: Outcome, digits: Numerals) -> dict[str, Any] | None:
     }
 
 
+_SHORT_TIMELINESS = {
+    Timeliness.ON_TIME: "ตรง",
+    Timeliness.LATE: "ช้า",
+    Timeliness.NOT_REPORTED: "ขาด",
+    Timeliness.PENDING: "รอ",
+}
+
+
+def _annex_rows(
+    results: Sequence[DistrictResult], year: Sequence[YearRow], digits: Numerals
+) -> list[dict[str, Any]]:
+    """The district table of a national brief: one row each, its rounds and year in a cell each."""
+    grades = {row.name: row.grades for row in year}
+    rows = []
+    for result in results:
+        rounds = " · ".join(
+            _SHORT_TIMELINESS[r.timeliness] + (f" {r.days_late}" if r.timeliness is Timeliness.LATE else "")
+            for r in result.rounds
+        )
+        quarters = grades.get(result.district.name, ())
+        year_text = " ".join(g if g in ("A", "B", "C", "D") else "–" for g in quarters)
+        rows.append({**_district_row(result, digits), "rounds": digits(rounds), "year": year_text})
+    return rows
+
+
 def brief_context(outcome: Outcome, config: Config) -> dict[str, Any]:
     """Everything the template shows, as plain values (escaped by the template) and SVG charts, every
     number in the configured digits. Past `SUMMARY_FROM` districts, the charts summarise and the
@@ -289,6 +314,7 @@ def brief_context(outcome: Outcome, config: Config) -> dict[str, Any]:
         "round": _current_round(results, digits),
         "district_count": digits(str(len(results))),
         "annex": summarised,
+        "annex_rows": _annex_rows(results, outcome.fiscal_year, digits) if summarised else [],
         "districts": [_district_row(r, digits) for r in results],
         "charts": [Markup(chart) for chart in charts],
         "due_day_text": digits(str(config.deadlines.due_day)),
