@@ -6,6 +6,8 @@ kind it is so that every adapter formats it the same way (baht, percent, grade c
 
 from __future__ import annotations
 
+import math
+import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -39,6 +41,9 @@ GRADE_COLOURS = {"A": "C6EFCE", "B": "DDEBF7", "C": "FFEB9C", "D": "FFC7CE"}  # 
 NO_GRADE_COLOUR = "EDEDED"
 HEADER_COLOUR = "D9E1F2"
 WRAP_LONGER_THAN = 30  # characters: longer text wraps in its cell
+LINE_HEIGHT = 15.0  # points: a line of the default 11-point font, as Excel and LibreOffice set it
+MAX_ROW_HEIGHT = 409.0  # points: Excel's largest row
+THAI_CHAR_WIDTH = 1.15  # a Thai letter, in widths of the digit 0 (column widths are counted in those)
 # Excel holds at most 32,767 characters in a cell and Google Sheets refuses a batch with a cell over
 # 50,000 ("Your input contains more than the maximum of 50000 characters in a single cell."): one limit,
 # the smaller, in UTF-16 units as both count, so that the same cells fit either.
@@ -118,6 +123,27 @@ _TIMELINESS = {
     Timeliness.NOT_REPORTED: "ยังไม่รายงาน",
     Timeliness.PENDING: "ยังไม่ถึงกำหนด",
 }
+
+
+def row_height(columns: Sequence[Column], row: Row, *, header: bool = False) -> float | None:
+    """The points a row needs for its wrapped text to show whole in Excel and LibreOffice, which do not
+    fit a row to text written by another program; None when one line does."""
+    lines = 1
+    for column, value in zip(columns, row, strict=False):  # the Sheets API drops trailing empty cells
+        if isinstance(value, str) and (header or len(value) > WRAP_LONGER_THAN):
+            lines = max(lines, text_lines(value, column.width))
+    return min(lines * LINE_HEIGHT, MAX_ROW_HEIGHT) if lines > 1 else None
+
+
+def text_lines(text: str, width: int) -> int:
+    """Lines `text` takes in a column `width` characters wide: Thai vowels and tone marks above and below
+    a letter (non-spacing marks) take no width; a Thai letter is a little wider than the digit 0 that
+    column widths are counted in."""
+    lines = 0
+    for paragraph in text.split("\n"):
+        shown = sum(1 for char in paragraph if unicodedata.category(char) != "Mn")
+        lines += max(1, math.ceil(shown * THAI_CHAR_WIDTH / max(width - 1, 1)))
+    return lines
 
 
 def cell_text(text: str) -> str:

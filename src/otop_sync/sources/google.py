@@ -665,8 +665,9 @@ def _cell_data(kind: Kind, value: object) -> dict[str, Any]:
 
 
 def _column_formats(sheet_id: int, table: Table, start: int, end: int) -> list[dict[str, Any]]:
-    """One repeatCell per column that has a format: numbers, grades centred, long text wrapped."""
-    formats: list[tuple[int, dict[str, Any]]] = []
+    """Every cell at the top of its row (beside a wrapped cell, a row is taller than one line), then one
+    repeatCell per column that has a format: numbers, grades centred, long text wrapped."""
+    formats: list[tuple[int | None, dict[str, Any]]] = [(None, {"verticalAlignment": "TOP"})]
     for i, column in enumerate(table.columns):
         if column.kind in NUMBER_FORMATS:
             formats.append((i, {"numberFormat": {"type": "NUMBER", "pattern": NUMBER_FORMATS[column.kind]}}))
@@ -681,8 +682,8 @@ def _column_formats(sheet_id: int, table: Table, start: int, end: int) -> list[d
                     "sheetId": sheet_id,
                     "startRowIndex": start,
                     "endRowIndex": end,
-                    "startColumnIndex": i,
-                    "endColumnIndex": i + 1,
+                    "startColumnIndex": 0 if i is None else i,
+                    "endColumnIndex": len(table.columns) if i is None else i + 1,
                 },
                 "cell": {"userEnteredFormat": style},
                 "fields": "userEnteredFormat." + ",userEnteredFormat.".join(style),

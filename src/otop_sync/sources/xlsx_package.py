@@ -36,6 +36,7 @@ from otop_sync.tables import (
     Kind,
     Table,
     cell_text,
+    row_height,
 )
 
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
@@ -65,6 +66,7 @@ class _Styles:
     """Indices into the package's cellXfs for each kind of cell otop_sync writes."""
 
     header: int
+    plain: int
     wrapped: int
     numbers: dict[Kind, int]
     grades: dict[str, int]
@@ -186,6 +188,7 @@ class _Package:
         header_fill = table.fill(HEADER_COLOUR)
         styles = _Styles(
             header=table.xf(font=bold, fill=header_fill, wrap=True),
+            plain=table.xf(),
             wrapped=table.xf(wrap=True),
             numbers={
                 kind: table.xf(number_format=BUILTIN_NUMBER_FORMATS[pattern])
@@ -304,14 +307,13 @@ class _StyleTable:
         for flag, used in (("applyNumberFormat", number_format), ("applyFont", font), ("applyFill", fill)):
             if used:
                 xf.set(flag, "1")
-        if wrap or centre:
-            xf.set("applyAlignment", "1")
-            alignment = etree.SubElement(xf, _q(MAIN, "alignment"))
-            if wrap:
-                alignment.set("wrapText", "1")
-                alignment.set("vertical", "top")
-            if centre:
-                alignment.set("horizontal", "center")
+        # Every cell at the top of its row: beside a wrapped cell, a row is taller than one line.
+        xf.set("applyAlignment", "1")
+        alignment = etree.SubElement(xf, _q(MAIN, "alignment"), vertical="top")
+        if wrap:
+            alignment.set("wrapText", "1")
+        if centre:
+            alignment.set("horizontal", "center")
         return self._index_of(xfs, xf)
 
 
@@ -340,7 +342,7 @@ def _sheet_xml(table: Table, styles: _Styles) -> bytes:
             f'<col min="{n}" max="{n}" width="{c.width}" customWidth="1"/>'
             for n, c in enumerate(table.columns, 1)
         ),
-        '</cols><sheetData><row r="1">',
+        f"</cols><sheetData>{_row_start(1, row_height(table.columns, table.header, header=True))}",
         *(
             _text_cell(f"{letter}1", str(c.title), styles.header)
             for letter, c in zip(letters, table.columns, strict=True)
@@ -349,13 +351,17 @@ def _sheet_xml(table: Table, styles: _Styles) -> bytes:
     ]
     kinds = [c.kind for c in table.columns]
     for number, row in enumerate(table.rows, start=2):
-        out.append(f'<row r="{number}">')
+        out.append(_row_start(number, row_height(table.columns, row)))
         for letter, kind, value in zip(letters, kinds, row, strict=False):
             if value is not None and value != "":
                 out.append(_cell(f"{letter}{number}", kind, value, styles))
         out.append("</row>")
     out.append("</sheetData></worksheet>")
     return "".join(out).encode("utf-8")
+
+
+def _row_start(number: int, height: float | None) -> str:
+    return f'<row r="{number}" ht="{height:g}" customHeight="1">' if height else f'<row r="{number}">'
 
 
 def _sheet_view(frozen_columns: int) -> str:
@@ -378,10 +384,12 @@ def _cell(ref: str, kind: Kind, value: object, styles: _Styles) -> str:
         if kind is Kind.GRADE:
             style = styles.grades.get(text, styles.no_grade)
         else:
-            style = styles.wrapped if len(text) > WRAP_LONGER_THAN else 0
+            style = styles.wrapped if len(text) > WRAP_LONGER_THAN else styles.plain
         return _text_cell(ref, text, style)
     style = (
-        styles.grades.get(str(value), styles.no_grade) if kind is Kind.GRADE else styles.numbers.get(kind, 0)
+        styles.grades.get(str(value), styles.no_grade)
+        if kind is Kind.GRADE
+        else styles.numbers.get(kind, styles.plain)
     )
     number = format(value, "f") if isinstance(value, Decimal) else repr(value)
     return f'<c r="{ref}"{_style(style)}><v>{number}</v></c>'

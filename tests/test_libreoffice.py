@@ -1,0 +1,88 @@
+"""The workbook otop_sync writes, opened by a real spreadsheet program: LibreOffice Calc, headless.
+
+openpyxl reading back what otop_sync wrote only proves the two agree. LibreOffice is the program an
+office without Excel opens the workbook with: it must read every owned tab as written, and keep the
+row heights that show wrapped text whole (it does not fit rows to text another program wrote).
+
+Without LibreOffice (`apt-get install libreoffice-calc-nogui`) these tests are skipped, unless
+OTOP_SYNC_REQUIRE_LIBREOFFICE is set, as `.ci/run` sets it: there a missing LibreOffice fails.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+
+from otop_sync.cli import main
+from otop_sync.tables import LINE_HEIGHT
+
+SOFFICE = shutil.which("soffice")
+pytestmark = pytest.mark.skipif(
+    SOFFICE is None and not os.environ.get("OTOP_SYNC_REQUIRE_LIBREOFFICE"),
+    reason="LibreOffice is not installed: apt-get install libreoffice-calc-nogui",
+)
+OWNED = ("สรุปผล", "ผลรายไตรมาส", "ตรวจสอบข้อมูล", "บันทึกการประมวลผล")
+# LibreOffice's CSV filter: comma, double quote, UTF-8, from row 1, values not as shown, every sheet
+# into a file of its own (the last token, -1; LibreOffice 7.2 and later).
+ALL_SHEETS_AS_CSV = "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false,false,-1"
+
+
+@pytest.fixture(scope="module")
+def written(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("libreoffice")
+    path = folder / "otop.xlsx"
+    assert main(["demo", "--output", str(path)]) == 0
+    assert main(["run", "--workbook", str(path), "--as-of", "2024-09-16T08:00", "--no-brief"]) == 0
+    return path
+
+
+def convert(path: Path, target: str, out: Path) -> None:
+    assert SOFFICE is not None, "LibreOffice is required here: apt-get install libreoffice-calc-nogui"
+    out.mkdir()
+    profile = (out / "profile").as_uri()  # its own profile: no clash with another LibreOffice running
+    command = [SOFFICE, f"-env:UserInstallation={profile}", "--headless", "--convert-to", target]
+    done = subprocess.run(
+        [*command, "--outdir", str(out), str(path)],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+
+
+def test_libreoffice_reads_every_owned_tab_as_written(written: Path, tmp_path: Path) -> None:
+    convert(written, ALL_SHEETS_AS_CSV, tmp_path / "csv")
+    book = load_workbook(written)
+    seen_tabs = {}
+    for title in OWNED:
+        with (tmp_path / "csv" / f"{written.stem}-{title}.csv").open(encoding="utf-8", newline="") as file:
+            seen = seen_tabs[title] = list(csv.reader(file))
+        ours = [["" if v is None else str(v) for v in row] for row in book[title].iter_rows(values_only=True)]
+        assert len(seen) == len(ours), title
+        # Text is compared cell for cell (numbers are LibreOffice's to print: 1400000 or 1400000.0).
+        for read, wrote in zip(seen, ours, strict=True):
+            for a, b in zip(read, wrote, strict=False):
+                if not b.replace(".", "").replace("-", "").isdigit():
+                    assert a == b, title
+    assert seen_tabs["สรุปผล"][0][12:15] == ["รอบ ก.ค. ๒๕๖๗", "รอบ ส.ค. ๒๕๖๗", "รอบ ก.ย. ๒๕๖๗"]
+
+
+def test_libreoffice_keeps_the_row_heights_that_show_wrapped_text(written: Path, tmp_path: Path) -> None:
+    convert(written, "xlsx", tmp_path / "saved")
+    ours, theirs = load_workbook(written), load_workbook(tmp_path / "saved" / written.name)
+    for title in ("สรุปผล", "ตรวจสอบข้อมูล"):
+        tall = {n: d.height for n, d in ours[title].row_dimensions.items() if d.height}
+        assert tall, title  # the needs and the remedies wrap
+        assert min(tall.values()) >= 2 * LINE_HEIGHT
+        for number, height in tall.items():
+            assert theirs[title].row_dimensions[number].height == pytest.approx(height, abs=1), (
+                title,
+                number,
+            )
