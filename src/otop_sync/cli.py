@@ -126,6 +126,18 @@ def _parser() -> argparse.ArgumentParser:
     )
     check.set_defaults(command=_check, as_of=None, dry_run=True)  # a check writes nothing
 
+    form = commands.add_parser(
+        "form", parents=[common], help="print the Google Form the configuration expects, question by question"
+    )
+    form.add_argument(
+        "--fiscal-year",
+        metavar="2568",
+        type=_fiscal_year,
+        help="the B.E. fiscal year whose months the month question offers (default: the current one)",
+    )
+    form.add_argument("--json", action="store_true", help="print it as JSON, for a script")
+    form.set_defaults(command=_form)
+
     demo = commands.add_parser("demo", parents=[common], help="write a sample workbook to try otop_sync on")
     demo.add_argument(
         "path",
@@ -167,6 +179,12 @@ def _quarter(text: str) -> Quarter:
         return Quarter.parse(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _fiscal_year(text: str) -> int:
+    if not (text.isdigit() and 2500 <= int(text) <= 2700):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a Buddhist Era fiscal year, like 2568")
+    return int(text)
 
 
 def _app(args: argparse.Namespace, renderer: WarmRenderer | None = None) -> App:
@@ -384,6 +402,21 @@ def _check(args: argparse.Namespace) -> int:
     for line in findings.lines:
         print(line)
     return 0 if findings.ok else 1
+
+
+def _form(args: argparse.Namespace) -> int:
+    from otop_sync.formspec import as_markdown, expected_form
+    from otop_sync.periods import BANGKOK, Month, Quarter
+    from otop_sync.settings import config_dir, load_config
+
+    config = load_config(config_dir(args.config))
+    year = args.fiscal_year or Quarter.of(Month.of(datetime.now(BANGKOK))).fiscal_year
+    spec = expected_form(config, fiscal_year=year)
+    if args.json:
+        print(json.dumps(spec.as_json(), ensure_ascii=False, indent=2))
+    else:
+        print(as_markdown(spec), end="")
+    return 0
 
 
 def _demo(args: argparse.Namespace) -> int:
