@@ -333,9 +333,12 @@ def column_letter(number: int) -> str:
 
 def _sheet_xml(table: Table, styles: _Styles) -> bytes:
     letters = [column_letter(n) for n in range(1, len(table.columns) + 1)]
+    last = f"{letters[-1]}{len(table.rows) + 1}"
     out = [
         '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n',
         f'<worksheet xmlns="{MAIN}" xmlns:r="{DOC_REL}">',
+        # Printed fitted to the page's width; the used range stated, so that a reader need not scan.
+        f'<sheetPr><pageSetUpPr fitToPage="1"/></sheetPr><dimension ref="A1:{last}"/>',
         _sheet_view(table.frozen_columns),
         '<sheetFormatPr defaultRowHeight="15"/><cols>',
         *(
@@ -356,7 +359,12 @@ def _sheet_xml(table: Table, styles: _Styles) -> bytes:
             if value is not None and value != "":
                 out.append(_cell(f"{letter}{number}", kind, value, styles))
         out.append("</row>")
-    out.append("</sheetData></worksheet>")
+    out.append(
+        "</sheetData>"
+        '<pageMargins left="0.4" right="0.4" top="0.5" bottom="0.5" header="0.3" footer="0.3"/>'
+        '<pageSetup paperSize="9" orientation="landscape" fitToWidth="1" fitToHeight="0"/>'
+        "</worksheet>"
+    )
     return "".join(out).encode("utf-8")
 
 
