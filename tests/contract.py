@@ -54,6 +54,11 @@ AT_MOST_ONE: Mapping[str, tuple[str, ...] | None] = {"ExtendedValue": None}
 # ("The root is the CellData", "The root `properties` is implied", …). A request with a mask missing here
 # fails, so that a new kind of request gets its root written down before it is trusted.
 MASK_ROOTS: Mapping[str, str] = {
+    # Forms: "updateMask … Only values named in this mask are changed" (UpdateItemRequest: the Item;
+    # UpdateFormInfoRequest: "The root `info` is implied"; UpdateSettingsRequest: "The root `settings`").
+    "UpdateItemRequest": "Item",
+    "UpdateFormInfoRequest": "Info",
+    "UpdateSettingsRequest": "FormSettings",
     "UpdateCellsRequest": "CellData",
     "RepeatCellRequest": "CellData",
     "UpdateSheetPropertiesRequest": "SheetProperties",
@@ -72,8 +77,11 @@ def _path_pattern(flat_path: str) -> re.Pattern[str]:
 class Discovery:
     """A Google API discovery document, as a checker of requests."""
 
-    def __init__(self, document: Mapping[str, Any]) -> None:
+    def __init__(self, document: Mapping[str, Any], *, required_in_descriptions: bool = False) -> None:
         self.schemas: Mapping[str, Any] = document["schemas"]
+        # The discovery format has no "required" for body fields. The Forms document writes it in prose:
+        # a description starting "Required." (e.g. CreateItemRequest.location, ChoiceQuestion.type).
+        self.required_in_descriptions = required_in_descriptions
         self.global_parameters: Mapping[str, Any] = document.get("parameters", {})
         self.methods = sorted(
             ((m["httpMethod"], _path_pattern(m["flatPath"]), m) for m in _methods(document)),
@@ -175,15 +183,28 @@ class Discovery:
                     what = f"one of {', '.join(group)}" if rules[name] else "one of its fields"
                     limit = "exactly" if at_least else "at most"
                     yield Violation(where, f"{name}: {limit} {what} may be set, not {chosen or 'none'}")
-        if "fields" in self.schemas[name].get("properties", {}):
+        properties = self.schemas[name].get("properties", {})
+        # Under an update request the mask says which fields are sent: Google's own sample updates the
+        # description alone ({"info": {"description": …}, "updateMask": "description"}; Forms API guide
+        # "Update a form or quiz"), though Info.title is "Required.".
+        masked = any(
+            f".{update}." in f".{where}." for update in ("updateItem", "updateFormInfo", "updateSettings")
+        )
+        if self.required_in_descriptions and not masked:
+            for field, spec in properties.items():
+                if str(spec.get("description", "")).startswith("Required.") and field not in value:
+                    yield Violation(_at(where, field), f"{name}.{field} is required")
+        for mask in ("fields", "updateMask"):
+            if mask not in properties:
+                continue
             if name not in MASK_ROOTS:
                 yield Violation(
-                    _at(where, "fields"), f"the contract test does not know the root of {name}'s mask"
+                    _at(where, mask), f"the contract test does not know the root of {name}'s mask"
                 )
-            elif value.get("fields"):
-                yield from self.mask(value["fields"], MASK_ROOTS[name], _at(where, "fields"))
+            elif value.get(mask):
+                yield from self.mask(value[mask], MASK_ROOTS[name], _at(where, mask))
             else:  # "At least one field must be specified." (the description of each of these masks)
-                yield Violation(_at(where, "fields"), "At least one field must be specified.")
+                yield Violation(_at(where, mask), "At least one field must be specified.")
 
     def mask(self, mask: str, root: str, where: str) -> Iterator[Violation]:
         """A field mask or partial-response selector ("a.b,c(d,e)"): every name must exist below `root`."""
@@ -287,6 +308,13 @@ def _scalar(value: Any, schema: Mapping[str, Any], where: str) -> Iterator[Viola
 @functools.cache
 def sheets() -> Discovery:
     return Discovery(json.loads((CONTRACTS / "sheets.v4.json").read_text(encoding="utf-8")))
+
+
+@functools.cache
+def forms() -> Discovery:
+    return Discovery(
+        json.loads((CONTRACTS / "forms.v1.json").read_text(encoding="utf-8")), required_in_descriptions=True
+    )
 
 
 # LINE: the OpenAPI document ----------------------------------------------------------------------------

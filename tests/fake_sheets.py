@@ -559,9 +559,9 @@ def plain(rows: Iterable[Sequence[Any]]) -> list[list[Any]]:
 
 
 class LoopbackServer:
-    """The fake API behind a real HTTP server on 127.0.0.1, for the command line's own HTTP stack."""
+    """A fake API behind a real HTTP server on 127.0.0.1, for the command line's own HTTP stack."""
 
-    def __init__(self, api: FakeSheetsAPI) -> None:
+    def __init__(self, api: BaseAdapter) -> None:
         import threading
         from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 

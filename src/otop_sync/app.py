@@ -31,7 +31,7 @@ from otop_sync.demo import DEMO_AS_OF, demo_tabs
 from otop_sync.errors import BriefError, OtopSyncError, UsageError
 from otop_sync.messages import Message, announcement, reminder
 from otop_sync.outcome import Outcome
-from otop_sync.periods import Quarter
+from otop_sync.periods import Month, Quarter, to_bangkok
 from otop_sync.runlock import run_lock
 from otop_sync.runs import RunBook, RunRecord, summary_line
 from otop_sync.settings import shipped_dir
@@ -42,6 +42,7 @@ from otop_sync.sync import sync
 
 if TYPE_CHECKING:
     from otop_sync.brief import BriefFiles, WarmRenderer
+    from otop_sync.forms import FormsClient
     from otop_sync.line import LineClient
 
 DEMO_WORKBOOK = Path("otop-sync-demo.xlsx")
@@ -151,6 +152,24 @@ class App:
             timeout_seconds=google.timeout_seconds,
             retry=RetryPolicy(deadline_seconds=google.retry_for_seconds),
             timezone=self.config.timezone,
+        )
+
+    def forms(self, form_id: str, *, edit: bool) -> FormsClient:
+        """The Forms API for one form, asking for the scope to edit it only when `edit`."""
+        from otop_sync.forms import SCOPE_EDIT, SCOPE_READ, FormsClient
+        from otop_sync.sources.google import load_credentials
+
+        google = self.config.google
+        credentials = load_credentials(
+            str(google.credentials_file) if google.credentials_file else None,
+            scopes=[SCOPE_EDIT if edit else SCOPE_READ],
+        )
+        return FormsClient(
+            form_id,
+            credentials=credentials,
+            endpoint=google.forms_endpoint,
+            timeout_seconds=google.timeout_seconds,
+            retry_for_seconds=google.retry_for_seconds,
         )
 
     def _lock_for(self, what: str) -> Path:
@@ -278,11 +297,30 @@ class App:
         ]
         return (
             findings
+            + self._check_form()
             + check_schedule(config)
             + check_line(config, self.line_client)
             + check_renderer(config)
             + check_folders(folders)
         )
+
+    def _check_form(self) -> Findings:
+        """The configured form against the configuration, read with the read-only scope; nothing when
+        no form is configured."""
+        google = self.config.google
+        if google.form_id is None:
+            return Findings(("form: no [google] form_id: the form is not checked",), True)
+        from otop_sync.forms import check as check_form
+        from otop_sync.formspec import expected_form
+
+        try:
+            form = self.forms(google.form_id, edit=False).get()
+        except OtopSyncError as exc:
+            return Findings((f"form: {exc}",), False)
+        now = Month.of(to_bangkok(self.clock()))
+        spec = expected_form(self.config, fiscal_year=Quarter.of(now).fiscal_year)
+        lines = check_form(form, spec, google.spreadsheet_key)
+        return Findings(tuple(line for line, _ in lines), all(ok for _, ok in lines))
 
     def line_client(self) -> LineClient | None:
         line = self.config.line

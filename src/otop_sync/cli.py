@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from otop_sync.app import App, Target
     from otop_sync.brief import WarmRenderer
     from otop_sync.config import Config
+    from otop_sync.formspec import FormSpec
     from otop_sync.outcome import Outcome
     from otop_sync.periods import Quarter
 
@@ -136,6 +137,15 @@ def _parser() -> argparse.ArgumentParser:
         help="the B.E. fiscal year whose months the month question offers (default: the current one)",
     )
     form.add_argument("--json", action="store_true", help="print it as JSON, for a script")
+    form.add_argument(
+        "--apply",
+        metavar="FORM_ID",
+        nargs="?",
+        const="",
+        type=_form_id,
+        help="make the Google Form's questions match, through the Forms API (default: [google] form_id)",
+    )
+    form.add_argument("--dry-run", action="store_true", help="with --apply: print the changes, make none")
     form.set_defaults(command=_form)
 
     demo = commands.add_parser("demo", parents=[common], help="write a sample workbook to try otop_sync on")
@@ -177,6 +187,17 @@ def _quarter(text: str) -> Quarter:
 
     try:
         return Quarter.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _form_id(text: str) -> str:
+    from otop_sync.config import form_id
+
+    if not text:
+        return ""  # --apply alone: the configured form
+    try:
+        return form_id(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
@@ -412,10 +433,35 @@ def _form(args: argparse.Namespace) -> int:
     config = load_config(config_dir(args.config))
     year = args.fiscal_year or Quarter.of(Month.of(datetime.now(BANGKOK))).fiscal_year
     spec = expected_form(config, fiscal_year=year)
+    if args.apply is not None:
+        return _apply_form(_app(args), spec, args.apply or config.google.form_id, dry_run=args.dry_run)
     if args.json:
         print(json.dumps(spec.as_json(), ensure_ascii=False, indent=2))
     else:
         print(as_markdown(spec), end="")
+    return 0
+
+
+def _apply_form(app: App, spec: FormSpec, form_id: str | None, *, dry_run: bool) -> int:
+    from otop_sync.forms import plan
+
+    if not form_id:
+        raise UsageError("no form to apply to: pass --apply FORM_ID or set [google] form_id in province.toml")
+    client = app.forms(form_id, edit=not dry_run)
+    form = client.get()
+    changes = plan(form, spec)
+    verb = "would" if dry_run else "will"
+    title = (form.get("info") or {}).get("title", form_id)
+    print(f"form {title!r} ({form_id}): {len(changes.requests)} change(s)")
+    for change in changes.changes:
+        print(f"  {verb} {change}")
+    if changes.requests and not dry_run:
+        client.batch_update(changes.requests, revision_id=str(form.get("revisionId", "")))
+        print(f"form updated ({client.api_calls} API calls)")
+    for difference in changes.differences:
+        print(f"  not changed: {difference}")
+    for step in changes.manual:
+        print(f"  by hand: {step}")
     return 0
 
 

@@ -80,6 +80,8 @@ class Coordinator:
 DEFAULT_SHEETS_ENDPOINT = "https://sheets.googleapis.com"
 DEFAULT_LINE_ENDPOINT = "https://api.line.me"
 SHEETS_ENDPOINT_ENV = "OTOP_SYNC_SHEETS_ENDPOINT"
+DEFAULT_FORMS_ENDPOINT = "https://forms.googleapis.com"
+FORMS_ENDPOINT_ENV = "OTOP_SYNC_FORMS_ENDPOINT"
 LINE_ENDPOINT_ENV = "OTOP_SYNC_LINE_ENDPOINT"
 LINE_TOKEN_ENV = "LINE_CHANNEL_ACCESS_TOKEN"
 CREDENTIALS_ENV = "GOOGLE_APPLICATION_CREDENTIALS"
@@ -94,6 +96,8 @@ class Google:
     endpoint: str = DEFAULT_SHEETS_ENDPOINT
     timeout_seconds: float = 30
     retry_for_seconds: float = 180
+    form_id: str | None = None  # the Google Form that fills the spreadsheet, for `form --apply` and check
+    forms_endpoint: str = DEFAULT_FORMS_ENDPOINT
 
 
 @dataclass(frozen=True)
@@ -177,6 +181,7 @@ class Action(StrEnum):
 _LINE_GROUP_ID = re.compile(r"^[CRU][0-9a-f]{32}$")
 _LINE_TOKEN = re.compile(r"^[A-Za-z0-9+/=._-]{20,}$")
 _SPREADSHEET_URL = re.compile(r"/spreadsheets/d/([A-Za-z0-9_-]+)")
+_FORM_URL = re.compile(r"/forms/d/(e/)?([A-Za-z0-9_-]+)")
 _SPREADSHEET_KEY = re.compile(r"^[A-Za-z0-9_-]{10,}$")
 
 
@@ -391,6 +396,21 @@ def spreadsheet_key(text: str) -> str:
     return key
 
 
+def form_id(text: str) -> str:
+    """A Google Form's ID, from the ID itself or from the URL of its editor."""
+    text = text.strip()
+    found = _FORM_URL.search(text)
+    if found and found[1]:
+        raise ValueError(
+            f"{text!r} is the form's link for respondents, not its ID: open the form in the editor and "
+            "copy its URL (…/forms/d/ID/edit)"
+        )
+    key = found[2] if found else text
+    if not _SPREADSHEET_KEY.match(key):
+        raise ValueError(f"{text!r} is not a form ID or the URL of the form's editor (…/forms/d/ID/edit)")
+    return key
+
+
 def _parse_province(doc: _Table, base: Path) -> Province:
     province = doc.table("province")
     coordinators = tuple(
@@ -418,6 +438,11 @@ def _parse_google(doc: _Table, base: Path, environ: Mapping[str, str]) -> Google
         key = spreadsheet_key(key) if key else ""
     except ValueError as exc:
         raise google.fail("spreadsheet_key", str(exc)) from None
+    form = google.text("form_id", "").strip()
+    try:
+        form = form_id(form) if form else ""
+    except ValueError as exc:
+        raise google.fail("form_id", str(exc)) from None
     return Google(
         spreadsheet_key=key or None,
         credentials_file=google.resolved("credentials_file", base)
@@ -427,6 +452,10 @@ def _parse_google(doc: _Table, base: Path, environ: Mapping[str, str]) -> Google
         ),
         timeout_seconds=google.amount("timeout_seconds", 30),
         retry_for_seconds=google.amount("retry_for_seconds", 180),
+        form_id=form or None,
+        forms_endpoint=_endpoint(
+            google.text("forms_endpoint", ""), environ.get(FORMS_ENDPOINT_ENV), DEFAULT_FORMS_ENDPOINT
+        ),
     )
 
 

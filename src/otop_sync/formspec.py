@@ -14,6 +14,7 @@ from typing import Any
 
 from otop_sync.config import Config
 from otop_sync.periods import BE_OFFSET, THAI_MONTHS, Month, Quarter
+from otop_sync.remedies import REPLACES
 
 # Google Forms' names for its question types and settings, as its Thai interface shows them.
 TYPE_NAMES = {"dropdown": "เลื่อนลง (Dropdown)", "short_answer": "คำตอบสั้นๆ", "paragraph": "ย่อหน้า"}
@@ -50,6 +51,7 @@ class FormSpec:
     responses_tab: str
     timestamp_title: str
     questions: tuple[Question, ...]
+    description: str = ""  # the form's own description, under its title
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -116,6 +118,8 @@ def expected_form(config: Config, *, fiscal_year: int) -> FormSpec:
         config.form.tabs.responses[0],
         titles["timestamp"][0],
         questions,
+        f"รายงานผลการดำเนินงาน{config.province.mission} ภายในวันที่ {config.deadlines.due_day} ของทุกเดือน "
+        f"ตัวเลขเป็นยอดสะสมตั้งแต่ต้นไตรมาส หากกรอกผิด ส่งแบบฟอร์มใหม่ได้ — {REPLACES}",
     )
 
 
@@ -144,7 +148,7 @@ def as_markdown(spec: FormSpec) -> str:
             )
     lines += [
         "",
-        "ทุกต้นปีงบประมาณ (1 ตุลาคม) ให้เพิ่มเดือนของปีงบประมาณใหม่ในตัวเลือกของเดือน "
-        f"(`otop-sync form --fiscal-year {spec.fiscal_year + 1}`) และคงเดือนกันยายนไว้จนกว่าอำเภอจะส่งรายงานครบ",
+        "ทุกต้นปีงบประมาณ เมื่ออำเภอส่งรายงานเดือนกันยายนครบแล้ว ให้เปลี่ยนตัวเลือกของเดือนเป็นเดือนของปีงบประมาณใหม่ "
+        f"(`otop-sync form --fiscal-year {spec.fiscal_year + 1}`; หรือ `otop-sync form --apply` ทำให้)",
     ]
     return "\n".join(lines) + "\n"

@@ -87,16 +87,17 @@ class RetryPolicy:
     max_wait_seconds: float = 32
 
 
-def load_credentials(credentials_file: str | None) -> Credentials:
-    """A service-account key file when one is named, else Google's application default credentials."""
+def load_credentials(credentials_file: str | None, scopes: Sequence[str] = (SCOPE,)) -> Credentials:
+    """A service-account key file when one is named, else Google's application default credentials;
+    asking for `scopes` only (the spreadsheet's by default; the Forms commands ask for their own)."""
     try:
         if credentials_file:
             credentials = service_account.Credentials.from_service_account_file(
-                credentials_file, scopes=[SCOPE]
+                credentials_file, scopes=list(scopes)
             )
             _warn_if_others_can_read(credentials_file)
             return credentials  # type: ignore[no-any-return]
-        credentials, _ = google.auth.default(scopes=[SCOPE])
+        credentials, _ = google.auth.default(scopes=list(scopes))
         return credentials
     except FileNotFoundError:
         raise SourceError(f"service-account key file {credentials_file} does not exist") from None

@@ -1,0 +1,361 @@
+"""The province's Google Form through the Forms API: `form --apply` and the form's part of `check`, end to
+end on a real HTTP stack, against a fake that holds every request to the discovery document."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from otop_sync.cells import read_month
+from otop_sync.cli import main
+from otop_sync.demo import BASE_YEAR_TAB, demo_tabs
+from otop_sync.forms import SCOPE_EDIT, SCOPE_READ
+from otop_sync.periods import Month
+from otop_sync.responses import Tab
+from otop_sync.sources.workbook import write_new_workbook
+
+from .conftest import CONFIG
+from .fake_forms import FakeFormsAPI
+from .fake_sheets import LoopbackServer, service_account_file
+
+FORM = "1FAIpQLSfOtopNongKhaiForm"
+SHEET = "1AbCdEfGhIjKlMnOpQrStUvWxYz"
+APPLY = ["form", "--apply", FORM, "--fiscal-year", "2567"]
+
+
+@dataclass
+class Google:
+    api: FakeFormsAPI
+    config: Path  # a copy of the shipped configuration, with the form and the spreadsheet configured
+
+
+@pytest.fixture
+def google(tmp_path: Path, province: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Google]:
+    api = FakeFormsAPI()
+    with LoopbackServer(api) as loopback:
+        key_file = service_account_file(tmp_path, token_uri=loopback.url + "/token")
+        monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(key_file))
+        monkeypatch.setenv("OTOP_SYNC_FORMS_ENDPOINT", loopback.url)
+        monkeypatch.setenv("OTOP_SYNC_CONFIG", str(province))
+        monkeypatch.chdir(tmp_path)
+        settings = province / "province.toml"
+        text = settings.read_text(encoding="utf-8")
+        text = text.replace('form_id = ""', f'form_id = "{FORM}"')
+        settings.write_text(
+            text.replace('spreadsheet_key = ""', f'spreadsheet_key = "{SHEET}"'), encoding="utf-8"
+        )
+        yield Google(api, province)
+        assert api.violations == []  # every request the discovery document allows
+
+
+def titles(api: FakeFormsAPI) -> list[str]:
+    return [item["title"] for item in api.forms[FORM].items]
+
+
+def question(api: FakeFormsAPI, title: str) -> dict[str, Any]:
+    item = next(i for i in api.forms[FORM].items if i["title"] == title)
+    return item["questionItem"]["question"]  # type: ignore[no-any-return]
+
+
+def test_apply_turns_an_empty_form_into_the_configured_one(
+    google: Google, capsys: pytest.CaptureFixture[str]
+) -> None:
+    api = google.api
+    api.add_form(FORM, linked_sheet=SHEET)
+    assert main(APPLY) == 0
+    out = capsys.readouterr().out
+    columns = CONFIG.form.columns
+    assert titles(api) == [
+        columns[f][0] for f in ("district", "month", "new_products", "sales", "reporter", "phone", "remarks")
+    ]
+    district = question(api, "อำเภอ")
+    assert district["choiceQuestion"]["type"] == "DROP_DOWN"
+    assert [o["value"] for o in district["choiceQuestion"]["options"]] == [
+        d.name for d in CONFIG.province.districts
+    ]
+    months = [o["value"] for o in question(api, "เดือนที่รายงาน")["choiceQuestion"]["options"]]
+    assert (months[0], months[-1], len(months)) == ("ตุลาคม 2566", "กันยายน 2567", 12)
+    assert question(api, columns["sales"][0])["required"] is True
+    assert question(api, "หมายเหตุ")["textQuestion"] == {"paragraph": True}
+    assert "will add question 'อำเภอ' (a dropdown)" in out
+    # What the API cannot do is printed, never skipped: the validation of the two figures.
+    assert out.count("by hand: question") == 2
+    assert len(api.batch_updates()) == 1  # one batch, all or nothing
+    # Applying asks for forms.body only.
+    assert set().union(*api.scopes.values()) == {SCOPE_EDIT}
+
+
+def test_a_second_apply_changes_nothing(google: Google, capsys: pytest.CaptureFixture[str]) -> None:
+    google.api.add_form(FORM, linked_sheet=SHEET)
+    assert main(APPLY) == 0
+    revision = google.api.forms[FORM].revision
+    capsys.readouterr()
+    assert main(APPLY) == 0
+    assert f"({FORM}): 0 change(s)" in capsys.readouterr().out
+    assert len(google.api.batch_updates()) == 1
+    assert google.api.forms[FORM].revision == revision
+
+
+def test_choices_and_descriptions_are_updated_in_place(
+    google: Google, capsys: pytest.CaptureFixture[str]
+) -> None:
+    api = google.api
+    api.add_form(FORM, linked_sheet=SHEET)
+    assert main(APPLY) == 0
+    district_id = next(i["itemId"] for i in api.forms[FORM].items if i["title"] == "อำเภอ")
+    # A new fiscal year: the month choices roll over; the question keeps its ID (its answers' column).
+    capsys.readouterr()
+    assert main(["form", "--apply", FORM, "--fiscal-year", "2568"]) == 0
+    assert "will update question 'เดือนที่รายงาน': the 12 choices" in capsys.readouterr().out
+    months = [o["value"] for o in question(api, "เดือนที่รายงาน")["choiceQuestion"]["options"]]
+    assert months[0] == "ตุลาคม 2567"
+    assert next(i["itemId"] for i in api.forms[FORM].items if i["title"] == "อำเภอ") == district_id
+    assert len(titles(api)) == 7
+
+
+def test_a_renamed_question_is_reported_not_renamed(
+    google: Google, capsys: pytest.CaptureFixture[str]
+) -> None:
+    api = google.api
+    typed_by_hand = "จำนวนผลิตภัณฑ์ OTOP ที่ลงทะเบียนเพิ่มในไตรมาส (สะสม)"  # "นี้" left out
+    api.add_form(
+        FORM,
+        linked_sheet=SHEET,
+        items=[{"title": typed_by_hand, "questionItem": {"question": {"textQuestion": {}}}}],
+    )
+    assert main(APPLY) == 0
+    out = capsys.readouterr().out
+    assert f"not changed: question {typed_by_hand!r} looks like" in out
+    assert "rename it in the form editor to exactly" in out
+    assert typed_by_hand in titles(api)  # never renamed
+    assert CONFIG.form.columns["new_products"][0] not in titles(api)  # nor duplicated
+    assert len(titles(api)) == 7
+
+
+def test_a_question_of_another_type_is_reported_not_retyped(
+    google: Google, capsys: pytest.CaptureFixture[str]
+) -> None:
+    google.api.add_form(
+        FORM,
+        linked_sheet=SHEET,
+        items=[{"title": "อำเภอ", "questionItem": {"question": {"textQuestion": {}}}}],
+    )
+    assert main(APPLY) == 0
+    assert "question 'อำเภอ' is a short answer, otop_sync expects a dropdown" in capsys.readouterr().out
+    assert "textQuestion" in question(google.api, "อำเภอ")
+
+
+def test_dry_run_changes_nothing_and_reads_with_the_read_only_scope(
+    google: Google, capsys: pytest.CaptureFixture[str]
+) -> None:
+    google.api.add_form(FORM, linked_sheet=SHEET)
+    assert main([*APPLY, "--dry-run"]) == 0
+    assert "would add question 'อำเภอ'" in capsys.readouterr().out
+    assert google.api.batch_updates() == []
+    assert google.api.forms[FORM].items == []
+    assert set().union(*google.api.scopes.values()) == {SCOPE_READ}
+
+
+def test_the_applied_form_answers_are_read_without_a_rejection(
+    google: Google, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    api = google.api
+    api.add_form(FORM, linked_sheet=SHEET)
+    assert main(APPLY) == 0
+    districts = [o["value"] for o in question(api, "อำเภอ")["choiceQuestion"]["options"]]
+    months = [o["value"] for o in question(api, "เดือนที่รายงาน")["choiceQuestion"]["options"]]
+    header = ("ประทับเวลา", *titles(api))  # what Google Forms writes to the linked sheet's first row
+    rows = [(_tenth(m), d, m, 1, 50000, "ผู้รายงาน", "0812345678", "") for m in months for d in districts]
+    path = tmp_path / "answers.xlsx"
+    base = next(t for t in demo_tabs() if t.title == BASE_YEAR_TAB)
+    write_new_workbook(path, (Tab(CONFIG.form.tabs.responses[0], (header, *rows)), base))
+    capsys.readouterr()
+    assert main(["run", "--workbook", str(path), "--as-of", "2024-09-30T12:00", "--json", "--dry-run"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["rejected"] == []
+    assert result["rows"]["read"] == 12 * len(districts)
+
+
+def _tenth(choice: str) -> datetime:
+    month = read_month(choice)
+    assert isinstance(month, Month)
+    return datetime(month.year, month.month, 10, 9)
+
+
+# The form's part of `otop-sync check` ------------------------------------------------------------------
+
+
+def checked(google: Google, capsys: pytest.CaptureFixture[str]) -> tuple[int, list[str]]:
+    capsys.readouterr()
+    code = main(["check", "--workbook", str(_demo_workbook())])
+    return code, [line for line in capsys.readouterr().out.splitlines() if line.startswith("form:")]
+
+
+def _demo_workbook() -> Path:
+    path = Path("demo.xlsx")
+    if not path.exists():
+        assert main(["demo", "--output", str(path)]) == 0
+    return path
+
+
+def applied(google: Google, capsys: pytest.CaptureFixture[str], **form: Any) -> None:
+    google.api.add_form(FORM, **{"linked_sheet": SHEET, **form})
+    assert main(["form", "--apply"]) == 0  # the configured form, for the current fiscal year
+    capsys.readouterr()
+
+
+def test_check_accepts_the_applied_form_with_the_read_only_scope(
+    google: Google, capsys: pytest.CaptureFixture[str]
+) -> None:
+    applied(google, capsys)
+    google.api.scopes.clear()
+    code, lines = checked(google, capsys)
+    assert all(line.endswith("ok") for line in lines), lines
+    assert f"form: writes to spreadsheet {SHEET}: ok" in lines
+    assert set().union(*google.api.scopes.values()) == {SCOPE_READ}
+    assert code == 0
+
+
+def test_check_reports_a_form_linked_to_another_spreadsheet(
+    google: Google, capsys: pytest.CaptureFixture[str]
+) -> None:
+    applied(google, capsys, linked_sheet="1SomeoneElsesSpreadsheetKey")
+    code, lines = checked(google, capsys)
+    assert code == 1
+    assert (
+        f"form: the form writes to spreadsheet 1SomeoneElsesSpreadsheetKey, otop_sync reads {SHEET}: "
+        "การตอบกลับ (Responses) → ลิงก์กับชีต (Link to Sheets), or set [google] spreadsheet_key"
+    ) in lines
+
+
+def test_check_reports_a_missing_question_and_a_missing_district(
+    google: Google, capsys: pytest.CaptureFixture[str]
+) -> None:
+    applied(google, capsys)
+    form = google.api.forms[FORM]
+    form.items = [i for i in form.items if i["title"] != "เดือนที่รายงาน"]
+    options = form.items[0]["questionItem"]["question"]["choiceQuestion"]["options"]
+    options[:] = [o for o in options if o["value"] != "สังคม"] + [{"value": "บึงกาฬ"}]
+    code, lines = checked(google, capsys)
+    assert code == 1
+    assert "form: no question 'เดือนที่รายงาน': `otop-sync form --apply` adds it" in lines
+    assert (
+        "form: the district choices differ (missing สังคม; not a configured district: บึงกาฬ): "
+        "`otop-sync form --apply`"
+    ) in lines
+
+
+def test_check_reports_an_unpublished_form(google: Google, capsys: pytest.CaptureFixture[str]) -> None:
+    applied(google, capsys, published=False, accepting=False)
+    code, lines = checked(google, capsys)
+    assert code == 1
+    assert "form: not published: Publish (เผยแพร่) in the form editor" in lines
+
+
+def test_a_form_not_shared_is_one_line_naming_the_account(
+    google: Google, capsys: pytest.CaptureFixture[str]
+) -> None:
+    google.api.add_form(FORM, shared=False)
+    assert main(APPLY) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert err[0].startswith(f"otop-sync: error: form {FORM}: permission denied: share the form with ")
+    assert "as an Editor" in err[0]
+
+
+def test_a_form_edited_meanwhile_is_not_overwritten(
+    google: Google, capsys: pytest.CaptureFixture[str]
+) -> None:
+    api = google.api
+    form = api.add_form(FORM, linked_sheet=SHEET)
+    real_get = api._form
+
+    def edited_after_reading(path: str) -> Any:  # someone saves the form between the read and the write
+        found = real_get(path)
+        if path.endswith(":batchUpdate"):
+            found.revision += 1
+        return found
+
+    api._form = edited_after_reading  # type: ignore[method-assign]
+    assert main(APPLY) == 1
+    assert "the form was changed while otop_sync was updating it" in capsys.readouterr().err
+    assert form.items == []
+
+
+def test_the_form_id_may_be_the_editor_url_but_not_the_respondents_link(
+    google: Google, capsys: pytest.CaptureFixture[str]
+) -> None:
+    google.api.add_form(FORM, linked_sheet=SHEET)
+    assert main(["form", "--apply", f"https://docs.google.com/forms/d/{FORM}/edit", "--dry-run"]) == 0
+    with pytest.raises(SystemExit):
+        main(["form", "--apply", f"https://docs.google.com/forms/d/e/{FORM}/viewform"])
+    assert "is the form's link for respondents, not its ID" in capsys.readouterr().err
+
+
+# The contract check finds each kind of mistake in a real batch -------------------------------------------
+
+REAL_BATCH = "v1/forms/" + FORM + ":batchUpdate"
+
+
+def real_batch() -> dict[str, Any]:
+    """What `form --apply` sends to an empty form, as plan() builds it."""
+    from otop_sync.forms import plan
+    from otop_sync.formspec import expected_form
+
+    requests_ = plan({"items": [], "revisionId": "r1"}, expected_form(CONFIG, fiscal_year=2567)).requests
+    return {"requests": [dict(r) for r in requests_], "writeControl": {"requiredRevisionId": "r1"}}
+
+
+def test_the_real_batch_is_what_the_document_allows() -> None:
+    from .contract import forms
+
+    assert forms().check("POST", REAL_BATCH, {}, real_batch()) == []
+
+
+@pytest.mark.parametrize(
+    ("breakage", "found"),
+    [
+        (
+            lambda b: b["requests"][0]["createItem"]["item"]["questionItem"]["question"][
+                "choiceQuestion"
+            ].update(type="DROPDOWN"),
+            "(TYPE_ENUM)",
+        ),
+        (lambda b: b["requests"][0]["createItem"].pop("location"), "CreateItemRequest.location is required"),
+        (
+            lambda b: b["requests"][0]["createItem"]["item"]["questionItem"]["question"][
+                "choiceQuestion"
+            ].pop("type"),
+            "ChoiceQuestion.type is required",
+        ),
+        (
+            lambda b: b["requests"][0].update(
+                updateFormInfo={"info": {"description": "x"}, "updateMask": "description"}
+            ),
+            "one of",
+        ),
+        (
+            lambda b: b["requests"][-1]["updateFormInfo"].update(updateMask="info.description"),
+            "is not a field of Info",
+        ),
+        (
+            lambda b: b["requests"][1]["createItem"]["item"].update(
+                questionItem={"question": {"textQuestion": {"paragraf": True}}}
+            ),
+            'Unknown name "paragraf"',
+        ),
+    ],
+)
+def test_the_contract_check_finds_a_broken_batch(breakage: Any, found: str) -> None:
+    from .contract import forms
+
+    body = real_batch()
+    breakage(body)
+    problems = " ".join(map(str, forms().check("POST", REAL_BATCH, {}, body)))
+    assert found in problems
