@@ -63,6 +63,10 @@ def question(api: FakeFormsAPI, title: str) -> dict[str, Any]:
     return item["questionItem"]["question"]  # type: ignore[no-any-return]
 
 
+def choices(api: FakeFormsAPI, title: str) -> list[str]:
+    return [o["value"] for o in question(api, title)["choiceQuestion"]["options"]]
+
+
 def test_apply_turns_an_empty_form_into_the_configured_one(
     google: Google, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -76,10 +80,8 @@ def test_apply_turns_an_empty_form_into_the_configured_one(
     ]
     district = question(api, "อำเภอ")
     assert district["choiceQuestion"]["type"] == "DROP_DOWN"
-    assert [o["value"] for o in district["choiceQuestion"]["options"]] == [
-        d.name for d in CONFIG.province.districts
-    ]
-    months = [o["value"] for o in question(api, "เดือนที่รายงาน")["choiceQuestion"]["options"]]
+    assert choices(api, "อำเภอ") == [d.name for d in CONFIG.province.districts]
+    months = choices(api, "เดือนที่รายงาน")
     assert (months[0], months[-1], len(months)) == ("ตุลาคม 2566", "กันยายน 2567", 12)
     assert question(api, columns["sales"][0])["required"] is True
     assert question(api, "หมายเหตุ")["textQuestion"] == {"paragraph": True}
@@ -113,8 +115,7 @@ def test_choices_and_descriptions_are_updated_in_place(
     capsys.readouterr()
     assert main(["form", "--apply", FORM, "--fiscal-year", "2568"]) == 0
     assert "will update question 'เดือนที่รายงาน': the 12 choices" in capsys.readouterr().out
-    months = [o["value"] for o in question(api, "เดือนที่รายงาน")["choiceQuestion"]["options"]]
-    assert months[0] == "ตุลาคม 2567"
+    assert choices(api, "เดือนที่รายงาน")[0] == "ตุลาคม 2567"
     assert next(i["itemId"] for i in api.forms[FORM].items if i["title"] == "อำเภอ") == district_id
     assert len(titles(api)) == 7
 
@@ -168,8 +169,7 @@ def test_the_applied_form_answers_are_read_without_a_rejection(
     api = google.api
     api.add_form(FORM, linked_sheet=SHEET)
     assert main(APPLY) == 0
-    districts = [o["value"] for o in question(api, "อำเภอ")["choiceQuestion"]["options"]]
-    months = [o["value"] for o in question(api, "เดือนที่รายงาน")["choiceQuestion"]["options"]]
+    districts, months = choices(api, "อำเภอ"), choices(api, "เดือนที่รายงาน")
     header = ("ประทับเวลา", *titles(api))  # what Google Forms writes to the linked sheet's first row
     rows = [(_tenth(m), d, m, 1, 50000, "ผู้รายงาน", "0812345678", "") for m in months for d in districts]
     path = tmp_path / "answers.xlsx"

@@ -25,15 +25,15 @@ from typing import Any
 import requests
 from google.auth import exceptions as auth_errors
 from google.auth.credentials import Credentials
-from google.auth.transport.requests import AuthorizedSession, Request
 from requests.adapters import BaseAdapter
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, stop_before_delay
 from tenacity.wait import wait_random_exponential
 
 from otop_sync.config import DEFAULT_FORMS_ENDPOINT
-from otop_sync.deadline import Budget, DeadlineAdapter, DeadlineExceeded, mount
+from otop_sync.deadline import Budget, DeadlineAdapter, DeadlineExceeded
 from otop_sync.errors import SourceError
 from otop_sync.formspec import VALIDATION_NAMES, FormSpec, Question
+from otop_sync.sources.google import authorized_session
 
 SCOPE_EDIT = "https://www.googleapis.com/auth/forms.body"
 SCOPE_READ = "https://www.googleapis.com/auth/forms.body.readonly"
@@ -61,15 +61,9 @@ class FormsClient:
         self._account = getattr(credentials, "service_account_email", None) or "the service account"
         self._budget = Budget()
         self._api = DeadlineAdapter(timeout_seconds, transport, budget=self._budget, max_bytes=ANSWER_LIMIT)
-        token_session = requests.Session()
-        mount(
-            token_session,
-            DeadlineAdapter(timeout_seconds, transport, budget=self._budget, max_bytes=1_000_000),
+        self._session = authorized_session(
+            credentials, self._api, transport=transport, timeout_seconds=timeout_seconds, budget=self._budget
         )
-        self._session = AuthorizedSession(  # type: ignore[no-untyped-call]
-            credentials, auth_request=Request(token_session), refresh_timeout=timeout_seconds
-        )
-        mount(self._session, self._api)
 
     @property
     def api_calls(self) -> int:

@@ -126,6 +126,25 @@ def _warn_if_others_can_read(path: str) -> None:
         )
 
 
+def authorized_session(
+    credentials: Credentials,
+    api: BaseAdapter,
+    *,
+    transport: BaseAdapter | None,
+    timeout_seconds: float,
+    budget: Budget,
+) -> AuthorizedSession:
+    """A session signed in with `credentials` whose API requests go through `api`, and whose token
+    requests have the same deadline and budget: a token's answer is a few hundred bytes, so 1 MB bounds it."""
+    token_session = requests.Session()
+    mount(token_session, DeadlineAdapter(timeout_seconds, transport, budget=budget, max_bytes=1_000_000))
+    session = AuthorizedSession(
+        credentials, auth_request=Request(token_session), refresh_timeout=timeout_seconds
+    )
+    mount(session, api)
+    return session
+
+
 class _EndpointAdapter(BaseAdapter):
     """Sends requests for sheets.googleapis.com to another endpoint (a proxy, a compatible server)."""
 
@@ -170,16 +189,13 @@ class GoogleSheetsSource:
         # One budget for every try of an operation, the token requests made on its way included.
         self._budget = Budget()
         self._api = DeadlineAdapter(timeout_seconds, transport, budget=self._budget)
-        token_session = requests.Session()
-        # A token's answer is a few hundred bytes; a values answer at national size a few tens of MB.
-        mount(
-            token_session,
-            DeadlineAdapter(timeout_seconds, transport, budget=self._budget, max_bytes=1_000_000),
+        session = authorized_session(
+            credentials,
+            _EndpointAdapter(endpoint, self._api) if endpoint != DEFAULT_ENDPOINT else self._api,
+            transport=transport,
+            timeout_seconds=timeout_seconds,
+            budget=self._budget,
         )
-        session = AuthorizedSession(
-            credentials, auth_request=Request(token_session), refresh_timeout=timeout_seconds
-        )
-        mount(session, _EndpointAdapter(endpoint, self._api) if endpoint != DEFAULT_ENDPOINT else self._api)
         self._http = HTTPClient(auth=credentials, session=session)
         self._http.set_timeout(timeout_seconds)  # gspread's default is to wait forever
         self._metadata: Mapping[str, Any] = {}
