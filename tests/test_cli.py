@@ -186,7 +186,12 @@ def test_json_is_the_object_of_the_spec(workbook: Path, capsys: pytest.CaptureFi
         "row": 21,
         "district": "สังคม",
         "reasons": ["ยอดจำหน่ายไม่ใช่ตัวเลข (“ห้าหมื่นบาท”)"],
+        "remedies": ["ส่งแบบฟอร์มใหม่ โดยกรอกยอดจำหน่ายสะสมเป็นตัวเลข เช่น “50000” — รายงานล่าสุดจะใช้แทนรายงานเดิม"],
+        "submitted": "2024-08-13T10:00:00+07:00",
+        "reporter": "นายสมชาย ใจงาม",
+        "phone": "0812345604",
     } in result["rejected"]
+    assert all(f["remedy"] and f["submitted"] for f in result["flagged"])
 
 
 def test_quarter_option_summarises_another_quarter(

@@ -9,7 +9,7 @@ from typing import Any
 
 from otop_sync.grading import DistrictResult, Flag
 from otop_sync.periods import Quarter
-from otop_sync.responses import Rejection
+from otop_sync.responses import Rejection, Sender
 
 
 @dataclass(frozen=True)
@@ -111,7 +111,15 @@ def _rejection_json(rejection: Rejection) -> dict[str, Any]:
         "row": rejection.row,
         "district": rejection.district_as_written,
         "reasons": list(rejection.reasons),
+        "remedies": list(rejection.remedies),
+        **_sender_json(rejection.sender),
     }
+
+
+def _sender_json(sender: Sender) -> dict[str, Any]:
+    """Who sent a row and when: whom a coordinator calls about it."""
+    submitted = sender.submitted.isoformat() if sender.submitted else None
+    return {"submitted": submitted, "reporter": sender.reporter, "phone": sender.phone}
 
 
 def as_json(outcome: Outcome) -> dict[str, Any]:
@@ -132,7 +140,14 @@ def as_json(outcome: Outcome) -> dict[str, Any]:
         "districts": [district_json(r) for r in outcome.districts],
         "rejected": [_rejection_json(r) for r in outcome.rejections],
         "flagged": [
-            {"tab": f.tab, "row": f.row, "district": f.district.name, "reason": f.reason}
+            {
+                "tab": f.tab,
+                "row": f.row,
+                "district": f.district.name,
+                "reason": f.reason,
+                "remedy": f.remedy,
+                **_sender_json(f.sender),
+            }
             for f in outcome.flags
         ],
         "base_year_problems": [_rejection_json(r) for r in outcome.base_problems],
