@@ -90,7 +90,7 @@ def test_the_announcement_after_the_last_round_of_a_quarter() -> None:
     # A problem says who sent it and when, where it is, why, and what to do; the tab's name and what the
     # officer typed are quoted as they are, everything otop_sync writes is in Thai digits.
     assert (
-        "อำเภอสังคม — ส่งเมื่อ ๑๓ ส.ค. ๒๕๖๗ ๑๐.๐๐ น. โดย นายสมชาย ใจงาม โทร. ๐๘๑๒๓๔๕๖๐๔ "
+        "อำเภอสังคม — ส่งเมื่อ ๑๓ ส.ค. ๒๕๖๗ ๑๐.๐๐ น. โดย นายสมชาย ใจงาม โทร. 0812345604 "
         "แท็บ “การตอบกลับแบบฟอร์ม 1” แถวที่ ๒๑: ยอดจำหน่ายไม่ใช่ตัวเลข (“ห้าหมื่นบาท”)\n"
         "  วิธีแก้ไข: ส่งแบบฟอร์มใหม่ โดยกรอกยอดจำหน่ายสะสมเป็นตัวเลข เช่น “50000” — รายงานล่าสุดจะใช้แทนรายงานเดิม"
     ) in text
@@ -142,7 +142,7 @@ def test_an_announcement_of_300_problem_rows_full_of_emoji_is_accepted_by_line(t
     assert len(message.text) < utf16_length(message.text) <= TEXT_LIMIT  # the emoji counted twice
     assert message.text.endswith(MORE)
     assert (
-        f"- อำเภอ{emoji}ตำบล๐ — ส่งเมื่อ ๑๐ ก.ย. ๒๕๖๗ ๐๙.๐๐ น. โดย ผู้รายงาน โทร. ๐๘๑๒๓๔๕๖๗๘ "
+        f"- อำเภอ{emoji}ตำบล๐ — ส่งเมื่อ ๑๐ ก.ย. ๒๕๖๗ ๐๙.๐๐ น. โดย ผู้รายงาน โทร. 0812345678 "
         "แท็บ “การตอบกลับแบบฟอร์ม 1” แถวที่ ๒:" in message.text
     )
     fake = FakeLine()

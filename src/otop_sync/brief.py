@@ -50,7 +50,7 @@ from otop_sync.outcome import Outcome, YearRow
 from otop_sync.periods import BE_OFFSET, Month, format_thai_date, format_thai_moment, to_bangkok
 from otop_sync.remedies import joined
 from otop_sync.responses import Sender
-from otop_sync.tables import NO_GRADE, REJECTED, baht, grade_text, needs_text, round_text, rounded
+from otop_sync.tables import FLAGGED, NO_GRADE, REJECTED, baht, grade_text, needs_text, round_text, rounded
 
 TEMPLATE = "brief.html.j2"
 STYLESHEET = "brief.css"
@@ -180,7 +180,7 @@ def _problems(outcome: Outcome, digits: Numerals) -> list[dict[str, Any]]:
     for r in outcome.rejections:
         add(r.district_as_written, r.tab, r.row, REJECTED, "; ".join(r.reasons), joined(r.remedies), r.sender)
     for f in outcome.flags:
-        add(f.district.name, f.tab, f.row, "ใช้ แต่โปรดตรวจสอบ", f.reason, f.remedy, f.sender)
+        add(f.district.name, f.tab, f.row, FLAGGED, f.reason, f.remedy, f.sender)
     for b in outcome.base_problems:
         add(
             b.district_as_written, b.tab, b.row, "ยอดปีฐาน", "; ".join(b.reasons), joined(b.remedies), b.sender

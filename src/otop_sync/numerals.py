@@ -2,8 +2,9 @@
 
 Official Thai writing uses Thai digits (๐-๙) throughout a page, or Arabic digits throughout, never both,
 and "ร้อยละ" for per cent in running text. One setting chooses: ``[brief] thai_numerals``. The tabs keep
-numbers as numbers, since they are data. What a person typed (otop_sync quotes it “like this”) and links
-are shown as typed: a coordinator searches the spreadsheet for them as they are.
+numbers as numbers, since they are data. What a person typed (otop_sync quotes it “like this”), links and
+telephone numbers are shown as typed: a coordinator searches the spreadsheet for them as they are, and
+taps a number to call it.
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from dataclasses import dataclass
 
 from otop_sync.periods import thai_digits
 
-_AS_TYPED = re.compile(r"“[^”]*”|https?://\S+")
+# Left as typed: a quoted answer, a link, and a Thai telephone number (0 and 8 or 9 more digits, maybe
+# with dashes or spaces), which LINE and a phone's browser turn into a tap-to-call link only in Arabic.
+_AS_TYPED = re.compile(r"“[^”]*”|https?://\S+|(?<!\d)(?<!\d[,.])0\d(?:[- ]?\d){7,8}(?!\d|[,.]\d)")
 
 
 @dataclass(frozen=True)
