@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
+from typing import cast
 
 from otop_sync.cells import DistrictNames, display
 from otop_sync.config import Config, District
@@ -157,9 +158,16 @@ def _previous_rows(previous: Tab | None) -> dict[Key, Row]:
     if header[: len(RESULT_COLUMNS)] != tuple(c.title for c in RESULT_COLUMNS):
         return {}
     kept: dict[Key, Row] = {}
+    width = len(RESULT_COLUMNS)
+    quarters: dict[str, Quarter | None] = {}  # a few labels, each read once
     for raw in previous.rows[1:]:
-        row = tuple(as_cell(v) for v in (*raw, *[None] * len(RESULT_COLUMNS)))[: len(RESULT_COLUMNS)]
-        quarter = Quarter.from_label(str(row[2] or ""))
+        # Text, whole numbers and empty cells are cells already: only the rest is converted.
+        row = cast(Row, tuple(v if v is None or type(v) in (str, int) else as_cell(v) for v in raw[:width]))
+        row += (None,) * (width - len(row))
+        label = str(row[2] or "")
+        quarter = (
+            quarters[label] if label in quarters else quarters.setdefault(label, Quarter.from_label(label))
+        )
         if row[0] and quarter:
             kept[(str(row[0]), quarter)] = row
     return kept
