@@ -16,7 +16,7 @@ from otop_sync.errors import SourceError
 from otop_sync.responses import Tab
 from otop_sync.sources.workbook import WorkbookSource, save_atomically, write_new_workbook
 from otop_sync.sources.xlsx_package import replace_sheets
-from otop_sync.tables import Column, Kind, Table
+from otop_sync.tables import LINE_HEIGHT, Column, Kind, Table, row_height, text_lines
 
 from .conftest import CONFIG
 
@@ -145,3 +145,15 @@ def test_excels_escapes_in_text_are_read_as_the_characters_they_stand_for(tmp_pa
     with_part(path, escaped, part, lambda xml: xml.replace(b"REMARK", b"line one_x000D_\nline two_x0007_"))
     with open_workbook(escaped) as book:
         assert book.tab("ข้อมูล").rows[1] == ("line one\r\nline two\ufffd",)
+
+
+def test_a_row_is_as_tall_as_its_longest_wrapped_text() -> None:
+    # Thai vowels and tone marks sit on a letter: 40 letters with 80 marks are one line of a 48 column.
+    assert text_lines("ก" * 40, 48) == text_lines("กี่" * 40, 48) == 1
+    assert text_lines("ก" * 60, 48) == 2
+    assert text_lines("สั้น\nสั้น\nสั้น", 48) == 3  # line breaks typed in a remark
+    needs = "ระดับ A: " + "ยอดจำหน่ายเพิ่มอีก 7,000.01 บาท " * 4
+    columns = (Column("อำเภอ"), Column("สิ่งที่ต้องทำ", width=48))
+    assert row_height(columns, ("ท่าบ่อ", needs)) == 3 * LINE_HEIGHT
+    assert row_height(columns, ("ท่าบ่อ", "ได้ระดับสูงสุดแล้ว")) is None  # one line: Excel's default height
+    assert row_height(columns, ("อำเภอ", "สิ่งที่ต้องทำเพื่อเลื่อนระดับ"), header=True) is None

@@ -141,9 +141,16 @@ def text_lines(text: str, width: int) -> int:
     column widths are counted in."""
     lines = 0
     for paragraph in text.split("\n"):
-        shown = sum(1 for char in paragraph if unicodedata.category(char) != "Mn")
+        shown = len(paragraph.translate(_NO_WIDTH))
         lines += max(1, math.ceil(shown * THAI_CHAR_WIDTH / max(width - 1, 1)))
     return lines
+
+
+# Non-spacing marks (Unicode category Mn) of the Thai block and the combining diacritics, dropped by
+# str.translate before counting: a row's height is asked of every long cell of a national tab.
+_NO_WIDTH = dict.fromkeys(
+    c for c in (*range(0x0E00, 0x0E80), *range(0x0300, 0x0370)) if unicodedata.category(chr(c)) == "Mn"
+)
 
 
 def cell_text(text: str) -> str:
