@@ -207,7 +207,8 @@ class _Package:
         self.parts[self.workbook_path] = _serialise(self.workbook)
         self.parts[self.rels_path] = _serialise(self.rels)
         self.parts["[Content_Types].xml"] = _serialise(self.types)
-        with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        # Deflate's fastest level: at national size 0.08 s less a run, for a file 14 % larger (1.4 MB).
+        with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
             # [Content_Types].xml first, as Office writes it; the rest in their original order.
             names = sorted(
                 (n for n in self.order if self._exists(n)), key=lambda n: n != "[Content_Types].xml"
