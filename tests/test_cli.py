@@ -124,6 +124,34 @@ def test_rejected_rows_are_listed_with_row_numbers_and_reasons(workbook: Path) -
     assert any(row[3] == "ใช้ แต่โปรดตรวจสอบ" for row in problems)
 
 
+def test_both_results_tabs_hold_the_same_columns_with_rounds_named_by_month(workbook: Path) -> None:
+    assert main(["run", "--workbook", str(workbook), "--as-of", AS_OF]) == 0
+    summary, quarterly = cells(workbook, "สรุปผล"), cells(workbook, "ผลรายไตรมาส")
+    # Every quarter shares the per-quarter tab's header: a round is named by the months it can be.
+    assert quarterly[0][12:15] == (
+        "รอบที่ 1 (ต.ค. ม.ค. เม.ย. ก.ค.)",
+        "รอบที่ 2 (พ.ย. ก.พ. พ.ค. ส.ค.)",
+        "รอบที่ 3 (ธ.ค. มี.ค. มิ.ย. ก.ย.)",
+    )
+    current = [row for row in quarterly[1:] if row[2] == "ไตรมาส 4/2567"]
+    assert [row[:16] for row in current] == [row[:16] for row in summary[1:]]
+
+
+def test_a_per_quarter_tab_of_an_earlier_version_keeps_its_closed_quarters(workbook: Path) -> None:
+    assert main(["run", "--workbook", str(workbook), "--as-of", AS_OF]) == 0
+    book = load_workbook(workbook)
+    tab = book["ผลรายไตรมาส"]
+    for column, title in zip("MNO", ("รอบเดือนที่ 1", "รอบเดือนที่ 2", "รอบเดือนที่ 3"), strict=True):
+        tab[f"{column}1"] = title  # the header otop_sync wrote before the rounds were named
+    closed = next(row for row in range(2, tab.max_row + 1) if tab[f"C{row}"].value == "ไตรมาส 3/2567")
+    tab[f"I{closed}"] = "A"  # as it was graded then, under an older rubric, say
+    book.save(workbook)
+    assert main(["run", "--workbook", str(workbook), "--as-of", AS_OF]) == 0
+    rows = cells(workbook, "ผลรายไตรมาส")
+    assert rows[closed - 1][8] == "A"  # kept, not regraded
+    assert rows[0][12] == "รอบที่ 1 (ต.ค. ม.ค. เม.ย. ก.ค.)"
+
+
 def test_a_second_run_leaves_the_tabs_identical_and_only_the_log_grows(workbook: Path) -> None:
     inputs = {t: cells(workbook, t) for t in (RESPONSES_TAB, BASE_YEAR_TAB)}
     assert main(["run", "--workbook", str(workbook), "--as-of", AS_OF]) == 0

@@ -25,6 +25,7 @@ from otop_sync.tables import (
     GRADE_COLUMN,
     GROWTH_COLUMN,
     RESULT_COLUMNS,
+    ROUND_COLUMNS,
     RUN_LOG_COLUMNS,
     Cell,
     Row,
@@ -154,8 +155,12 @@ def _previous_rows(previous: Tab | None) -> dict[Key, Row]:
     """The rows of an earlier per-quarter tab, when it has today's columns; otherwise nothing is kept."""
     if previous is None or not previous.rows:
         return {}
-    header = tuple(display(v).strip() for v in previous.rows[0])
-    if header[: len(RESULT_COLUMNS)] != tuple(c.title for c in RESULT_COLUMNS):
+    header = [display(v).strip() for v in previous.rows[0]][: len(RESULT_COLUMNS)]
+    expected = [c.title for c in RESULT_COLUMNS]
+    for index in ROUND_COLUMNS:  # named "รอบเดือนที่ n" before: the same columns
+        if index < len(header):
+            header[index] = expected[index]
+    if header != expected:
         return {}
     kept: dict[Key, Row] = {}
     width = len(RESULT_COLUMNS)

@@ -82,13 +82,16 @@ RESULT_COLUMNS = (
     Column("ระดับด้านผลิตภัณฑ์", Kind.GRADE, 11),
     Column("ระดับด้านยอดจำหน่าย", Kind.GRADE, 11),
     Column("สิ่งที่ต้องทำเพื่อเลื่อนระดับ", width=48),
-    Column("รอบเดือนที่ 1", width=16),
-    Column("รอบเดือนที่ 2", width=16),
-    Column("รอบเดือนที่ 3", width=16),
+    # Every quarter shares the header of ผลรายไตรมาส, so a round is named by the months it can be;
+    # สรุปผล names its own months (results_table).
+    Column("รอบที่ 1 (ต.ค. ม.ค. เม.ย. ก.ค.)", width=16),
+    Column("รอบที่ 2 (พ.ย. ก.พ. พ.ค. ส.ค.)", width=16),
+    Column("รอบที่ 3 (ธ.ค. มี.ค. มิ.ย. ก.ย.)", width=16),
     Column("หมายเหตุ", width=48),
     Column("ข้อมูล ณ", width=20),
 )
 GROWTH_COLUMN, GRADE_COLUMN = 7, 8
+ROUND_COLUMNS = range(12, 15)
 PROBLEM_COLUMNS = (
     Column("แถวที่", Kind.INTEGER, 8),
     Column("แท็บ", width=22),
@@ -221,11 +224,9 @@ def _remarks(result: DistrictResult, flags: Sequence[Flag]) -> str:
     return "; ".join(parts)
 
 
-def result_row(result: DistrictResult, flags: Sequence[Flag], as_of: datetime, *, named: bool = True) -> Row:
-    """A district's quarter. `named`: each round says its month ("ก.ค. 2567: ตรงเวลา"), as the tab of
-    every quarter needs; the current quarter's tab names the months in its header instead."""
+def result_row(result: DistrictResult, flags: Sequence[Flag], as_of: datetime) -> Row:
     report, base = result.report, result.base
-    rounds = [f"{r.month.label}: {round_text(r)}" if named else round_text(r) for r in result.rounds]
+    rounds = [round_text(r) for r in result.rounds]
     return (
         result.district.code,
         result.district.name,
@@ -248,9 +249,9 @@ def result_row(result: DistrictResult, flags: Sequence[Flag], as_of: datetime, *
 
 def results_table(title: str, results: Iterable[DistrictResult], outcome: Outcome, digits: Digits) -> Table:
     """The current quarter, its round columns named by their months in the brief's digits."""
-    rows = tuple(result_row(r, outcome.flags, outcome.as_of, named=False) for r in results)
+    rows = tuple(result_row(r, outcome.flags, outcome.as_of) for r in results)
     columns = list(RESULT_COLUMNS)
-    for index, month in zip(range(12, 15), outcome.quarter.months, strict=True):
+    for index, month in zip(ROUND_COLUMNS, outcome.quarter.months, strict=True):
         columns[index] = replace(columns[index], title=digits(f"รอบ {month.label}"))
     return Table(title, tuple(columns), rows, frozen_columns=2)
 
