@@ -73,6 +73,7 @@ class FakeFormsAPI(BaseAdapter):
         self.log: list[Call] = []
         self.scopes: dict[str, set[str]] = {}  # granted scopes, by access token
         self.violations: list[tuple[Call, Violation]] = []
+        self.faults: list[int] = []  # statuses to answer the next API requests with, in order
         self._ids = itertools.count(1)
 
     def add_form(self, form_id: str, **options: Any) -> FakeForm:
@@ -100,6 +101,9 @@ class FakeFormsAPI(BaseAdapter):
                 self.violations.extend((call, p) for p in problems)
                 message = "Invalid JSON payload received. " + " ".join(map(str, problems[:3]))
                 raise ApiError(400, message, "INVALID_ARGUMENT")
+            if self.faults:
+                status = self.faults.pop(0)
+                raise ApiError(status, "fake fault", "UNAVAILABLE" if status >= 500 else "RESOURCE_EXHAUSTED")
             self._authorise(request, call)
             form = self._form(call.path)
             if call.method == "GET":

@@ -359,3 +359,21 @@ def test_the_contract_check_finds_a_broken_batch(breakage: Any, found: str) -> N
     breakage(body)
     problems = " ".join(map(str, forms().check("POST", REAL_BATCH, {}, body)))
     assert found in problems
+
+
+def test_a_busy_forms_api_is_retried_then_given_up_in_one_line(
+    google: Google, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = google.config / "province.toml"
+    shipped = settings.read_text(encoding="utf-8")
+    google.api.add_form(FORM, linked_sheet=SHEET)
+    google.api.faults = [503, 429]  # busy twice (waits of at most 1 s and 2 s), then read and updated
+    assert main(APPLY) == 0
+    assert len(titles(google.api)) == 7
+    settings.write_text(shipped.replace("retry_for_seconds = 180", "retry_for_seconds = 2"), encoding="utf-8")
+    google.api.faults = [503] * 50
+    assert main(APPLY) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [
+        "otop-sync: error: could not read the form: Google Forms kept answering HTTP 503: try again later"
+    ]

@@ -127,8 +127,12 @@ class FormsClient:
             payload = answer.json()
         except ValueError:
             payload = {}
-        if answer.ok and isinstance(payload, dict):
-            return payload
+        if answer.ok:
+            if isinstance(payload, dict):
+                return payload
+            raise SourceError(
+                f"could not {what}: {self.endpoint} answered something that is not JSON of a form"
+            )
         message = str((payload.get("error") or {}).get("message", "")) if isinstance(payload, dict) else ""
         if answer.status_code == 403:
             raise SourceError(
