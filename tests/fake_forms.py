@@ -74,6 +74,7 @@ class FakeFormsAPI(BaseAdapter):
         self.scopes: dict[str, set[str]] = {}  # granted scopes, by access token
         self.violations: list[tuple[Call, Violation]] = []
         self.faults: list[int] = []  # statuses to answer the next API requests with, in order
+        self.lose_next_answer = False  # apply the next batchUpdate, then answer 503 as if the answer was lost
         self._ids = itertools.count(1)
 
     def add_form(self, form_id: str, **options: Any) -> FakeForm:
@@ -108,7 +109,11 @@ class FakeFormsAPI(BaseAdapter):
             form = self._form(call.path)
             if call.method == "GET":
                 return _response(request, 200, form.as_json())
-            return _response(request, 200, self._batch_update(form, call.body))
+            answer = self._batch_update(form, call.body)
+            if self.lose_next_answer:
+                self.lose_next_answer = False
+                raise ApiError(503, "The service is currently unavailable.", "UNAVAILABLE")
+            return _response(request, 200, answer)
         except ApiError as exc:
             return _response(request, exc.status, _error(exc.status, exc.message, exc.reason))
 

@@ -284,8 +284,23 @@ def test_a_form_edited_meanwhile_is_not_overwritten(
 
     api._form = edited_after_reading  # type: ignore[method-assign]
     assert main(APPLY) == 1
-    assert "the form was changed while otop_sync was updating it" in capsys.readouterr().err
+    assert "the form was changed after otop_sync read it" in capsys.readouterr().err
     assert form.items == []
+
+
+def test_an_update_whose_answer_was_lost_is_not_made_twice(
+    google: Google, capsys: pytest.CaptureFixture[str]
+) -> None:
+    api = google.api
+    api.add_form(FORM, linked_sheet=SHEET)
+    api.lose_next_answer = True  # applied, but the answer never came: the retry finds a newer revision
+    assert main(APPLY) == 1
+    err = capsys.readouterr().err
+    assert "an earlier try of this update went through although its answer was lost" in err
+    assert len(titles(api)) == 7  # once, not twice
+    assert main(APPLY) == 0  # run again, as the line says: nothing left to change
+    assert "0 change(s)" in capsys.readouterr().out
+    assert len(titles(api)) == 7
 
 
 def test_the_form_id_may_be_the_editor_url_but_not_the_respondents_link(

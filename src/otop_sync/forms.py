@@ -83,6 +83,12 @@ class FormsClient:
             wait=wait_random_exponential(multiplier=1, max=32),
             retry=retry_if_exception(_retryable),
             sleep=self._sleep,
+            before_sleep=lambda state: log.warning(
+                "Google Forms: could not %s (%s); trying again in %.1f s",
+                what,
+                state.outcome.exception() if state.outcome else "",
+                state.next_action.sleep if state.next_action else 0,
+            ),
             reraise=True,
         )
         data = None if body is None else json.dumps(body, ensure_ascii=False).encode()
@@ -146,8 +152,9 @@ class FormsClient:
             )
         if answer.status_code == 400 and "revision" in message.lower():
             raise SourceError(
-                f"could not {what}: the form was changed while otop_sync was updating it, so nothing was "
-                "changed: run the command again"
+                f"could not {what}: the form was changed after otop_sync read it (someone edited it, or an "
+                "earlier try of this update went through although its answer was lost): run the command "
+                "again; it changes only what still differs"
             )
         if answer.status_code == 401:
             raise SourceError(
@@ -160,7 +167,7 @@ class FormsClient:
 
 class _Retryable(Exception):
     def __init__(self, answer: requests.Response) -> None:
-        super().__init__(answer.status_code)
+        super().__init__(f"HTTP {answer.status_code}")
         self.answer = answer
 
 
