@@ -394,3 +394,29 @@ def test_the_console_script_is_installed(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "d.xlsx").exists()
+
+
+@pytest.mark.parametrize("option", ["--help", "--version"])
+def test_help_and_version_import_nothing_heavy(option: str) -> None:
+    code = (
+        "import sys\nfrom otop_sync.cli import main\n"
+        f"try:\n    main([{option!r}])\nexcept SystemExit:\n    pass\n"
+        "print('MODULES', *sorted(sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    loaded = {name.split(".")[0] for name in done.stdout.split("MODULES", 1)[1].split()}
+    # The readers, clients and renderer, and logging with the traceback machinery it brings.
+    heavy = {
+        "openpyxl",
+        "lxml",
+        "requests",
+        "gspread",
+        "google",
+        "weasyprint",
+        "jinja2",
+        "logging",
+        "tokenize",
+    }
+    assert loaded & heavy == set()

@@ -247,10 +247,10 @@ def test_check_names_each_problem_in_one_line_and_exits_1(
 def test_log_times_are_in_the_configured_zone_with_their_offset() -> None:
     import logging
 
-    from otop_sync.cli import _ZonedFormatter
+    from otop_sync.scheduler import ZonedFormatter
 
     record = logging.LogRecord("otop_sync", logging.INFO, __file__, 1, "sync: ok", None, None)
     record.created = 1726448400.0  # 2024-09-16 01:00 UTC
     assert (
-        _ZonedFormatter("Asia/Bangkok").format(record) == "2024-09-16T08:00:00+07:00 otop-sync INFO sync: ok"
+        ZonedFormatter("Asia/Bangkok").format(record) == "2024-09-16T08:00:00+07:00 otop-sync INFO sync: ok"
     )

@@ -7,31 +7,31 @@ nothing, and no command imports the PDF renderer or the Google client it does no
 from __future__ import annotations
 
 import argparse
-import json
-import logging
 import sys
-from collections.abc import Sequence
-from datetime import datetime, timedelta
-from pathlib import Path
-from typing import TYPE_CHECKING
 
 from otop_sync import __version__
 from otop_sync.errors import BriefError, OtopSyncError, UsageError
 
+# Not imported at start: typing, logging (which brings traceback and tokenize), json, datetime and
+# pathlib cost more than argparse itself, and `--help` needs none of them.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from datetime import datetime
+    from pathlib import Path
+
     from otop_sync.app import App, Target
     from otop_sync.brief import WarmRenderer
-    from otop_sync.config import Config
     from otop_sync.formspec import FormSpec
     from otop_sync.outcome import Outcome
     from otop_sync.periods import Quarter
-
-log = logging.getLogger("otop_sync")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    import logging
+
     logging.basicConfig(level=logging.INFO, format="otop-sync: %(message)s", stream=sys.stderr)
     try:
         return int(args.command(args))
@@ -59,7 +59,7 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
     sources = argparse.ArgumentParser(add_help=False)
     source = sources.add_mutually_exclusive_group()
-    source.add_argument("--workbook", metavar="PATH", type=Path, help="a local .xlsx workbook")
+    source.add_argument("--workbook", metavar="PATH", type=_path, help="a local .xlsx workbook")
     source.add_argument(
         "--spreadsheet", metavar="KEY", type=_spreadsheet, help="a Google Sheet, by its key or its URL"
     )
@@ -98,7 +98,7 @@ def _parser() -> argparse.ArgumentParser:
     brief.set_defaults(command=_brief)
 
     qr = commands.add_parser("qr", parents=[common], help="write the form's QR code as SVG and PNG")
-    qr.add_argument("--output", metavar="DIR", type=Path, help="where (default: the brief's folder)")
+    qr.add_argument("--output", metavar="DIR", type=_path, help="where (default: the brief's folder)")
     qr.set_defaults(command=_qr)
 
     for kind, words in (
@@ -152,17 +152,25 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "path",
         metavar="PATH",
-        type=Path,
+        type=_path,
         nargs="?",
         help="where to write it (default: the demo workbook here)",
     )
-    demo.add_argument("--output", metavar="PATH", type=Path, help="the same as PATH")
+    demo.add_argument("--output", metavar="PATH", type=_path, help="the same as PATH")
     demo.add_argument("--force", action="store_true", help="overwrite an existing file")
     demo.set_defaults(command=_demo)
     return parser
 
 
+def _path(text: str) -> Path:
+    from pathlib import Path
+
+    return Path(text)
+
+
 def _as_of(text: str) -> datetime:
+    from datetime import datetime
+
     from otop_sync.periods import to_bangkok
 
     try:
@@ -216,6 +224,8 @@ def _app(args: argparse.Namespace, renderer: WarmRenderer | None = None) -> App:
 
 
 def _now() -> datetime:
+    from datetime import datetime
+
     from otop_sync.periods import BANGKOK
 
     return datetime.now(BANGKOK)
@@ -226,6 +236,9 @@ def _target(app: App, args: argparse.Namespace, command: str, **options: bool) -
 
 
 def _run(args: argparse.Namespace) -> int:
+    import json
+    import logging
+
     from otop_sync.config import Action
     from otop_sync.outcome import as_json
 
@@ -242,7 +255,7 @@ def _run(args: argparse.Namespace) -> int:
         brief=not (args.dry_run or args.no_brief),
     )
     if not args.dry_run:
-        log.info("run: ok: %s", result.summary)
+        logging.getLogger("otop_sync").info("run: ok: %s", result.summary)
         app.record("manual", True, result.summary)
     brief: dict[str, object] | None = None
     if result.brief is not None:
@@ -347,7 +360,7 @@ def _schedule(args: argparse.Namespace) -> int:
     if not planned:
         raise UsageError("schedule.toml has no [[jobs]]: nothing to run")
     _target(app, args, "schedule", unattended=True, writes=False)  # refused here, before anything runs
-    _log_to_file(config)
+    scheduler.log_to_file(config)
     runner = scheduler.Runner(app, make_target=lambda: _target(app, args, "schedule", unattended=True))
     if app.renderer is not None:
         app.renderer.start()  # it warms up while the scheduler waits for the first job
@@ -359,37 +372,9 @@ def _schedule(args: argparse.Namespace) -> int:
     return 0
 
 
-class _ZonedFormatter(logging.Formatter):
-    """Log times in the configuration's time zone, with the offset, like every other time otop_sync
-    shows (the server's own clock is often UTC)."""
-
-    def __init__(self, zone: str) -> None:
-        from zoneinfo import ZoneInfo
-
-        super().__init__("%(asctime)s otop-sync %(levelname)s %(message)s")
-        self.zone = ZoneInfo(zone)
-
-    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
-        return datetime.fromtimestamp(record.created, self.zone).isoformat(timespec="seconds")
-
-
-def _log_to_file(config: Config) -> None:
-    """Timestamps on every line for a long-running service, and the rotating file if configured."""
-    from logging.handlers import RotatingFileHandler
-
-    formatter = _ZonedFormatter(config.timezone)
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # its job bookkeeping is not news
-    for handler in logging.getLogger().handlers:
-        handler.setFormatter(formatter)
-    if config.service.log_file:
-        path = config.service.log_file
-        path.parent.mkdir(parents=True, exist_ok=True)
-        rotating = RotatingFileHandler(path, maxBytes=1_000_000, backupCount=5, encoding="utf-8")
-        rotating.setFormatter(formatter)
-        logging.getLogger("otop_sync").addHandler(rotating)
-
-
 def _status(args: argparse.Namespace) -> int:
+    from datetime import timedelta
+
     from otop_sync import scheduler
     from otop_sync.periods import format_be_datetime
     from otop_sync.runs import RunBook
@@ -426,12 +411,14 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _form(args: argparse.Namespace) -> int:
+    import json
+
     from otop_sync.formspec import as_markdown, expected_form
-    from otop_sync.periods import BANGKOK, Month, Quarter
+    from otop_sync.periods import Month, Quarter
     from otop_sync.settings import config_dir, load_config
 
     config = load_config(config_dir(args.config))
-    year = args.fiscal_year or Quarter.of(Month.of(datetime.now(BANGKOK))).fiscal_year
+    year = args.fiscal_year or Quarter.of(Month.of(_now())).fiscal_year
     spec = expected_form(config, fiscal_year=year)
     if args.apply is not None:
         return _apply_form(_app(args), spec, args.apply or config.google.form_id, dry_run=args.dry_run)

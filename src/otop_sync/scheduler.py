@@ -219,3 +219,31 @@ def describe(planned: Sequence[PlannedJob], now: datetime, count: int = 1) -> li
         brief = " + brief" if item.job.brief else ""
         lines.append(f"{item.job.name}{brief} [{item.job.cron}]: next {when}")
     return lines
+
+
+class ZonedFormatter(logging.Formatter):
+    """Log times in the configuration's time zone, with the offset, like every other time otop_sync
+    shows (the server's own clock is often UTC)."""
+
+    def __init__(self, zone: str) -> None:
+        super().__init__("%(asctime)s otop-sync %(levelname)s %(message)s")
+        self.zone = ZoneInfo(zone)
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        return datetime.fromtimestamp(record.created, self.zone).isoformat(timespec="seconds")
+
+
+def log_to_file(config: Config) -> None:
+    """Timestamps on every line for a long-running service, and the rotating file if configured."""
+    from logging.handlers import RotatingFileHandler
+
+    formatter = ZonedFormatter(config.timezone)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # its job bookkeeping is not news
+    for handler in logging.getLogger().handlers:
+        handler.setFormatter(formatter)
+    if config.service.log_file:
+        path = config.service.log_file
+        path.parent.mkdir(parents=True, exist_ok=True)
+        rotating = RotatingFileHandler(path, maxBytes=1_000_000, backupCount=5, encoding="utf-8")
+        rotating.setFormatter(formatter)
+        logging.getLogger("otop_sync").addHandler(rotating)
