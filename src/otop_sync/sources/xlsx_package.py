@@ -12,6 +12,7 @@ another tab) is streamed from the old package to the new one, so a 2 GB picture 
 
 from __future__ import annotations
 
+import html
 import posixpath
 import re
 import shutil
@@ -20,7 +21,6 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from xml.sax.saxutils import escape
 
 from lxml import etree
 
@@ -408,7 +408,8 @@ def _text_cell(ref: str, text: str, style: int) -> str:
     # Inline text is text: "=IMPORTRANGE(...)" from a response stays those characters, never a formula.
     clean = cell_text(_ILLEGAL_XML.sub(REPLACEMENT, text))  # replaced visibly, never dropped unseen
     space = ' xml:space="preserve"' if clean != clean.strip() else ""
-    return f'<c r="{ref}"{_style(style)} t="inlineStr"><is><t{space}>{escape(clean)}</t></is></c>'
+    text = html.escape(clean, quote=False)  # &, < and >: what XML text needs, as xml.sax.saxutils does
+    return f'<c r="{ref}"{_style(style)} t="inlineStr"><is><t{space}>{text}</t></is></c>'
 
 
 def _style(index: int) -> str:
