@@ -171,7 +171,7 @@ class WorkbookReader:
                 _forget(element)
                 if number == 1 or width is None:
                     width = len(cells) if number == 1 else 0
-                if not any(value is not None for value in cells):
+                if not cells:  # _cells drops trailing empty cells: an empty row is ()
                     continue
                 if number > self._limits.rows:
                     raise TooLargeError(
