@@ -46,7 +46,7 @@ from otop_sync.config import Config, Rubric
 from otop_sync.errors import BriefError
 from otop_sync.grading import DistrictResult, Status, Timeliness
 from otop_sync.numerals import Numerals
-from otop_sync.outcome import Outcome, YearRow
+from otop_sync.outcome import Outcome
 from otop_sync.periods import BE_OFFSET, Month, format_thai_date, format_thai_moment, to_bangkok
 from otop_sync.remedies import joined
 from otop_sync.responses import Sender
@@ -231,9 +231,10 @@ DECISIONS = (
 )
 
 
-def _fiscal_year(outcome: Outcome, digits: Numerals) -> dict[str, Any] | None:
+def _fiscal_year(outcome: Outcome, digits: Numerals, *, table: bool) -> dict[str, Any] | None:
     """The fiscal year so far, district by quarter, once the quarter's last round has begun: what the
-    executives ask at the last meeting of a quarter, and of the year."""
+    executives ask at the last meeting of a quarter, and of the year. Its `table` of rows only when the
+    brief shows it (a national brief's annex gives each district's grades in the district's own row)."""
     quarter = outcome.quarter
     if Month.of(to_bangkok(outcome.as_of)) < quarter.months[-1] or not outcome.fiscal_year:
         return None
@@ -248,7 +249,7 @@ def _fiscal_year(outcome: Outcome, digits: Numerals) -> dict[str, Any] | None:
                     for grade, growth in zip(row.grades, row.growths, strict=True)
                 ],
             }
-            for row in outcome.fiscal_year
+            for row in (outcome.fiscal_year if table else ())  # an annex shows the grades in its rows
         ],
     }
 
@@ -261,21 +262,15 @@ _SHORT_TIMELINESS = {
 }
 
 
-def _annex_rows(
-    results: Sequence[DistrictResult], year: Sequence[YearRow], digits: Numerals
-) -> list[dict[str, Any]]:
-    """The district table of a national brief: one row each, its rounds and year in a cell each."""
-    grades = {row.name: row.grades for row in year}
-    rows = []
-    for result in results:
-        rounds = " · ".join(
-            _SHORT_TIMELINESS[r.timeliness] + (f" {r.days_late}" if r.timeliness is Timeliness.LATE else "")
-            for r in result.rounds
-        )
-        quarters = grades.get(result.district.name, ())
-        year_text = " ".join(g if g in ("A", "B", "C", "D") else "–" for g in quarters)
-        rows.append({**_district_row(result, digits), "rounds": digits(rounds), "year": year_text})
-    return rows
+def _annex_cells(result: DistrictResult, quarters: Sequence[str], digits: Numerals) -> dict[str, str]:
+    """What a national brief's one annex row adds to a district's row: its rounds and its fiscal year,
+    in a cell each (a table of a thousand rows costs layout time by the cell)."""
+    rounds = " · ".join(
+        _SHORT_TIMELINESS[r.timeliness] + (f" {r.days_late}" if r.timeliness is Timeliness.LATE else "")
+        for r in result.rounds
+    )
+    year = " ".join(g if g in ("A", "B", "C", "D") else "–" for g in quarters)
+    return {"rounds": digits(rounds), "year": year}
 
 
 def brief_context(outcome: Outcome, config: Config) -> dict[str, Any]:
@@ -297,6 +292,13 @@ def brief_context(outcome: Outcome, config: Config) -> dict[str, Any]:
             products_chart(results, product_thresholds, digits),
         ]
     )
+    districts = [_district_row(r, digits) for r in results]
+    if summarised:
+        years = {row.name: row.grades for row in outcome.fiscal_year}
+        districts = [
+            {**row, **_annex_cells(result, years.get(result.district.name, ()), digits)}
+            for row, result in zip(districts, results, strict=True)
+        ]
     as_of = to_bangkok(outcome.as_of)
     return {
         "title": digits(f"สรุปผล{province.mission} {outcome.quarter.label} {province.office}"),
@@ -314,8 +316,7 @@ def brief_context(outcome: Outcome, config: Config) -> dict[str, Any]:
         "round": _current_round(results, digits),
         "district_count": digits(str(len(results))),
         "annex": summarised,
-        "annex_rows": _annex_rows(results, outcome.fiscal_year, digits) if summarised else [],
-        "districts": [_district_row(r, digits) for r in results],
+        "districts": districts,
         "charts": [Markup(chart) for chart in charts],
         "due_day_text": digits(str(config.deadlines.due_day)),
         "round_months": [digits(m.label) for m in outcome.quarter.months],
@@ -328,8 +329,9 @@ def brief_context(outcome: Outcome, config: Config) -> dict[str, Any]:
                 + [{"text": "", "css": ""}] * (3 - len(r.rounds)),
             }
             for r in results
+            if not summarised  # in an annex, each district's rounds are one cell of its row
         ],
-        "fiscal_year": _fiscal_year(outcome, digits),
+        "fiscal_year": _fiscal_year(outcome, digits, table=not summarised),
         "problems": _problems(outcome, digits),
         "qr_svg": Markup(qr_svg(province.form_url)) if province.form_url else "",
         "form_url": province.form_url,
