@@ -31,7 +31,7 @@ from otop_sync.demo import DEMO_AS_OF, demo_tabs
 from otop_sync.errors import BriefError, OtopSyncError, UsageError
 from otop_sync.messages import Message, announcement, reminder
 from otop_sync.outcome import Outcome
-from otop_sync.periods import Month, Quarter, to_bangkok
+from otop_sync.periods import Quarter, fiscal_year_of
 from otop_sync.runlock import run_lock
 from otop_sync.runs import RunBook, RunRecord, summary_line
 from otop_sync.settings import shipped_dir
@@ -317,8 +317,7 @@ class App:
             form = self.forms(google.form_id, edit=False).get()
         except OtopSyncError as exc:
             return Findings((f"form: {exc}",), False)
-        now = Month.of(to_bangkok(self.clock()))
-        spec = expected_form(self.config, fiscal_year=Quarter.of(now).fiscal_year)
+        spec = expected_form(self.config, fiscal_year=fiscal_year_of(self.clock()))
         lines = check_form(form, spec, google.spreadsheet_key)
         return Findings(tuple(line for line, _ in lines), all(ok for _, ok in lines))
 

@@ -194,7 +194,7 @@ def _bar_chart(
     digits: Digits,
 ) -> str:
     # Many districts make thinner rows, so that one chart still fits on a page.
-    row = max(6, min(22, 560 // max(len(bars), 1), 320 // max(len(bars), 1) + 2))
+    row = max(6, min(22, 320 // max(len(bars), 1) + 2))
     # The legend, then threshold labels on rows of their own, so that close thresholds never overlap.
     top, bottom = 44 + 9 * len(thresholds), 22
     height = top + row * len(bars) + bottom

@@ -413,15 +413,16 @@ def _check(args: argparse.Namespace) -> int:
 def _form(args: argparse.Namespace) -> int:
     import json
 
+    from otop_sync.app import App
     from otop_sync.formspec import as_markdown, expected_form
-    from otop_sync.periods import Month, Quarter
+    from otop_sync.periods import fiscal_year_of
     from otop_sync.settings import config_dir, load_config
 
     config = load_config(config_dir(args.config))
-    year = args.fiscal_year or Quarter.of(Month.of(_now())).fiscal_year
-    spec = expected_form(config, fiscal_year=year)
+    spec = expected_form(config, fiscal_year=args.fiscal_year or fiscal_year_of(_now()))
     if args.apply is not None:
-        return _apply_form(_app(args), spec, args.apply or config.google.form_id, dry_run=args.dry_run)
+        app = App(config, clock=_now)
+        return _apply_form(app, spec, args.apply or config.google.form_id, dry_run=args.dry_run)
     if args.json:
         print(json.dumps(spec.as_json(), ensure_ascii=False, indent=2))
     else:

@@ -182,7 +182,7 @@ _LINE_GROUP_ID = re.compile(r"^[CRU][0-9a-f]{32}$")
 _LINE_TOKEN = re.compile(r"^[A-Za-z0-9+/=._-]{20,}$")
 _SPREADSHEET_URL = re.compile(r"/spreadsheets/d/([A-Za-z0-9_-]+)")
 _FORM_URL = re.compile(r"/forms/d/(e/)?([A-Za-z0-9_-]+)")
-_SPREADSHEET_KEY = re.compile(r"^[A-Za-z0-9_-]{10,}$")
+_GOOGLE_ID = re.compile(r"^[A-Za-z0-9_-]{10,}$")  # a spreadsheet's key or a form's ID
 
 
 @dataclass(frozen=True)
@@ -389,7 +389,7 @@ def spreadsheet_key(text: str) -> str:
     text = text.strip()
     found = _SPREADSHEET_URL.search(text)
     key = found[1] if found else text
-    if not _SPREADSHEET_KEY.match(key):
+    if not _GOOGLE_ID.match(key):
         raise ValueError(
             f"{text!r} is not a spreadsheet key or URL: the key is the part of the URL between /d/ and /edit"
         )
@@ -406,7 +406,7 @@ def form_id(text: str) -> str:
             "copy its URL (…/forms/d/ID/edit)"
         )
     key = found[2] if found else text
-    if not _SPREADSHEET_KEY.match(key):
+    if not _GOOGLE_ID.match(key):
         raise ValueError(f"{text!r} is not a form ID or the URL of the form's editor (…/forms/d/ID/edit)")
     return key
 

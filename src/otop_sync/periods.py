@@ -149,6 +149,11 @@ def _months_of(quarter: Quarter) -> tuple[Month, Month, Month]:
     return (first, first.shift(1), first.shift(2))
 
 
+def fiscal_year_of(moment: datetime) -> int:
+    """The B.E. fiscal year a moment falls in, in Bangkok: 1 October 2024 is in 2568."""
+    return Quarter.of(Month.of(to_bangkok(moment))).fiscal_year
+
+
 def to_bangkok(moment: datetime) -> datetime:
     """An aware datetime in Bangkok time; a naive one is taken to be Bangkok time already."""
     if moment.tzinfo is None:
