@@ -8,8 +8,8 @@ It refuses what the real API refuses. Every request is checked against Google's 
 (``tests/contract.py`` with ``tests/contracts/forms.v1.json``): method, path, body fields, enums, the
 one-of groups, the update masks, and the fields its descriptions call "Required.". The rules the
 document states in prose are held here, each citing it:
-- a token whose scopes are not among the method's ``scopes`` is refused 403 (the discovery document's
-  per-method scopes; Google's message "Request had insufficient authentication scopes.");
+- a token whose scopes are not among the method's ``scopes`` is refused 403 (``fake_sheets.Grants``,
+  shared with the Sheets fake);
 - ``writeControl.requiredRevisionId`` other than the form's latest is refused 400 (WriteControl: "If
   this is not the latest revision of the form, the request is not processed and returns a 400 bad
   request error.");
@@ -20,10 +20,8 @@ document states in prose are held here, each citing it:
 
 from __future__ import annotations
 
-import base64
 import copy
 import itertools
-import json
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -32,7 +30,7 @@ import requests
 from requests.adapters import BaseAdapter
 
 from .contract import Violation, forms
-from .fake_sheets import ApiError, Call, _body, _error, _response
+from .fake_sheets import ApiError, Call, Grants, _body, _error, _response
 
 
 @dataclass
@@ -71,7 +69,7 @@ class FakeFormsAPI(BaseAdapter):
         super().__init__()
         self.forms: dict[str, FakeForm] = {}
         self.log: list[Call] = []
-        self.scopes: dict[str, set[str]] = {}  # granted scopes, by access token
+        self.grants = Grants("ya29.forms-")
         self.violations: list[tuple[Call, Violation]] = []
         self.faults: list[int] = []  # statuses to answer the next API requests with, in order
         self.lose_next_answer = False  # apply the next batchUpdate, then answer 503 as if the answer was lost
@@ -96,7 +94,7 @@ class FakeFormsAPI(BaseAdapter):
         self.log.append(call)
         try:
             if call.kind == "token":
-                return _response(request, 200, self._token(call.body))
+                return _response(request, 200, self.grants.issue(call.body))
             problems = forms().check(call.method, parts.path.lstrip("/"), call.params, call.body)
             if problems:
                 self.violations.extend((call, p) for p in problems)
@@ -105,7 +103,7 @@ class FakeFormsAPI(BaseAdapter):
             if self.faults:
                 status = self.faults.pop(0)
                 raise ApiError(status, "fake fault", "UNAVAILABLE" if status >= 500 else "RESOURCE_EXHAUSTED")
-            self._authorise(request, call)
+            self.grants.authorise(request, forms().method(call.method, parts.path))
             form = self._form(call.path)
             if call.method == "GET":
                 return _response(request, 200, form.as_json())
@@ -120,22 +118,10 @@ class FakeFormsAPI(BaseAdapter):
     def close(self) -> None:
         pass
 
-    def _token(self, body: Any) -> dict[str, Any]:
-        form = parse_qs(body) if isinstance(body, str) else {}
-        payload = form["assertion"][0].split(".")[1]
-        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-        token = f"ya29.forms-{next(self._ids)}"
-        self.scopes[token] = set(str(claims.get("scope", "")).split())
-        return {"access_token": token, "expires_in": 3600, "token_type": "Bearer"}
-
-    def _authorise(self, request: requests.PreparedRequest, call: Call) -> None:
-        token = request.headers.get("Authorization", "").removeprefix("Bearer ")
-        if token not in self.scopes:
-            raise ApiError(401, "Request had invalid authentication credentials.", "UNAUTHENTICATED")
-        method = forms().method(call.method, call.path.lstrip("/"))
-        assert method is not None  # the contract check found it
-        if not self.scopes[token] & set(method["scopes"]):
-            raise ApiError(403, "Request had insufficient authentication scopes.", "PERMISSION_DENIED")
+    @property
+    def scopes(self) -> dict[str, set[str]]:
+        """The scopes granted, by access token."""
+        return self.grants.scopes
 
     def _form(self, path: str) -> FakeForm:
         form_id = path.removeprefix("/v1/forms/").split(":")[0]

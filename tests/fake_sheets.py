@@ -135,14 +135,42 @@ class Spreadsheet:
         return sheet.values("UNFORMATTED_VALUE")
 
 
+class Grants:
+    """The fake token endpoint's access tokens, each with the scopes it was granted (the signed JWT's
+    `scope` claim), and the check of a request against its method's `scopes` in the discovery document:
+    Google refuses a token without one of them, 403 "Request had insufficient authentication scopes."."""
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+        self.scopes: dict[str, set[str]] = {}  # by access token
+        self.claims: list[dict[str, Any]] = []
+
+    def issue(self, body: Any) -> dict[str, Any]:
+        form = parse_qs(body) if isinstance(body, str) else {}
+        if form.get("grant_type") != ["urn:ietf:params:oauth:grant-type:jwt-bearer"]:
+            raise ApiError(400, "unsupported_grant_type", "invalid_request")
+        payload = form["assertion"][0].split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        self.claims.append(claims)
+        token = f"{self.prefix}{len(self.scopes) + 1}"
+        self.scopes[token] = set(str(claims.get("scope", "")).split())
+        return {"access_token": token, "expires_in": 3600, "token_type": "Bearer"}
+
+    def authorise(self, request: requests.PreparedRequest, method: Mapping[str, Any] | None) -> None:
+        token = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        if token not in self.scopes:
+            raise ApiError(401, "Request had invalid authentication credentials.", "UNAUTHENTICATED")
+        if method is not None and not self.scopes[token] & set(method.get("scopes", ())):
+            raise ApiError(403, "Request had insufficient authentication scopes.", "PERMISSION_DENIED")
+
+
 class FakeSheetsAPI(BaseAdapter):
     def __init__(self, *, latency_seconds: float = 0.0) -> None:
         super().__init__()
         self.spreadsheets: dict[str, Spreadsheet] = {}
         self.log: list[Call] = []
         self.faults: list[Fault] = []
-        self.tokens: set[str] = set()
-        self.token_claims: list[dict[str, Any]] = []
+        self.grants = Grants("ya29.fake-")
         self.latency_seconds = latency_seconds
         self.virtual_seconds = 0.0
         self.violations: list[tuple[Call, Violation]] = []  # requests the discovery document does not allow
@@ -210,25 +238,21 @@ class FakeSheetsAPI(BaseAdapter):
     def _answer(self, call: Call, request: requests.PreparedRequest) -> requests.Response:
         try:
             if call.kind == "token":
-                return _response(request, 200, self._token(call.body))
-            if request.headers.get("Authorization", "").removeprefix("Bearer ") not in self.tokens:
-                raise ApiError(401, "Request had invalid authentication credentials.", "UNAUTHENTICATED")
+                return _response(request, 200, self.grants.issue(call.body))
+            self.grants.authorise(request, sheets().method(call.method, urlsplit(request.url or "").path))
             book = self._book(call.path)
             handler = getattr(self, "_" + call.kind.replace(":", "_").replace(".", "_"))
             return _response(request, 200, handler(book, call))
         except ApiError as exc:
             return _response(request, exc.status, _error(exc.status, exc.message, exc.reason))
 
-    def _token(self, body: Any) -> dict[str, Any]:
-        form = parse_qs(body) if isinstance(body, str) else {}
-        if form.get("grant_type") != ["urn:ietf:params:oauth:grant-type:jwt-bearer"]:
-            raise ApiError(400, "unsupported_grant_type", "invalid_request")
-        payload = form["assertion"][0].split(".")[1]
-        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-        self.token_claims.append(claims)
-        token = f"ya29.fake-{len(self.tokens) + 1}"
-        self.tokens.add(token)
-        return {"access_token": token, "expires_in": 3600, "token_type": "Bearer"}
+    @property
+    def tokens(self) -> dict[str, set[str]]:
+        return self.grants.scopes
+
+    @property
+    def token_claims(self) -> list[dict[str, Any]]:
+        return self.grants.claims
 
     def _book(self, path: str) -> Spreadsheet:
         key = re.match(r"/v4/spreadsheets/([^/:]+)", path)

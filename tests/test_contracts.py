@@ -20,11 +20,11 @@ import requests
 from otop_sync.demo import BASE_HEADER, BASE_YEAR_TAB, RESPONSE_HEADER, RESPONSES_TAB, demo_tabs
 from otop_sync.errors import SourceError
 from otop_sync.lengths import utf16_length
-from otop_sync.sources.google import STAGING
+from otop_sync.sources.google import STAGING, GoogleSheetsSource, load_credentials
 from otop_sync.sources.workbook import WorkbookSource, write_new_workbook
 from otop_sync.tables import CELL_TEXT_LIMIT
 
-from .conftest import Q4_2566, answer, bkk
+from .conftest import CONFIG, Q4_2566, answer, bkk
 from .fake_sheets import CELL_CHARACTERS, FakeSheetsAPI, service_account_file
 from .test_google import KEY, api_tabs, api_value, run, source
 
@@ -347,3 +347,14 @@ def test_null_is_accepted_for_any_field_as_google_reads_json() -> None:
         "requests": [{"updateCells": {"start": {"sheetId": 1}, "rows": None, "fields": "userEnteredValue"}}]
     }
     assert sheets().check("POST", f"/v4/spreadsheets/{KEY}:batchUpdate", {}, body) == []
+
+
+def test_a_token_without_the_sheets_scope_is_refused_as_google_refuses_it(
+    fake: FakeSheetsAPI, key_file: Path
+) -> None:
+    # The discovery document lists each method's scopes; a Forms-only token has none of the Sheets ones.
+    credentials = load_credentials(str(key_file), scopes=["https://www.googleapis.com/auth/forms.body"])
+    with pytest.raises(SourceError, match="the credentials were not granted the spreadsheets scope"):
+        GoogleSheetsSource(KEY, credentials=credentials, transport=fake).read(CONFIG.form)
+    assert [c.kind for c in fake.log] == ["token", "metadata"]
+    assert fake.violations == []

@@ -33,7 +33,7 @@ from otop_sync.config import DEFAULT_FORMS_ENDPOINT
 from otop_sync.deadline import Budget, DeadlineAdapter, DeadlineExceeded
 from otop_sync.errors import SourceError
 from otop_sync.formspec import VALIDATION_NAMES, FormSpec, Question
-from otop_sync.sources.google import authorized_session
+from otop_sync.sources.google import INSUFFICIENT_SCOPES, authorized_session
 
 SCOPE_EDIT = "https://www.googleapis.com/auth/forms.body"
 SCOPE_READ = "https://www.googleapis.com/auth/forms.body.readonly"
@@ -140,6 +140,11 @@ class FormsClient:
                 f"could not {what}: {self.endpoint} answered something that is not JSON of a form"
             )
         message = str((payload.get("error") or {}).get("message", "")) if isinstance(payload, dict) else ""
+        if answer.status_code == 403 and INSUFFICIENT_SCOPES in message:
+            raise SourceError(
+                f"form {self.form_id}: the credentials were not granted the Forms scope ({message}): use a "
+                "service-account key, or application default credentials made with that scope"
+            )
         if answer.status_code == 403:
             raise SourceError(
                 f"form {self.form_id}: permission denied: share the form with {self._account} as an Editor "
@@ -274,9 +279,9 @@ def check(form: Mapping[str, Any], spec: FormSpec, spreadsheet_key: str | None) 
                 )
             )
         elif question.field == "district":
-            offered = set(_choices(item))
-            missing = [c for c in question.choices if c not in offered]
-            extra = [c for c in _choices(item) if c not in question.choices]
+            offered, wanted = _choices(item), set(question.choices)
+            missing = sorted(wanted - set(offered), key=question.choices.index)
+            extra = [c for c in offered if c not in wanted]
             if missing or extra:
                 parts = ([f"missing {', '.join(missing)}"] if missing else []) + (
                     [f"not a configured district: {', '.join(extra)}"] if extra else []
@@ -290,8 +295,7 @@ def check(form: Mapping[str, Any], spec: FormSpec, spreadsheet_key: str | None) 
             else:
                 lines.append((f"form: question {question.title!r}: the {len(offered)} districts: ok", True))
         elif question.field == "month":
-            offered = set(_choices(item))
-            missing = [c for c in question.choices if c not in offered]
+            missing = [c for c in question.choices if c not in _choices(item)]
             if missing:
                 lines.append(
                     (

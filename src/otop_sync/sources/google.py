@@ -65,6 +65,8 @@ METADATA_FIELDS = (
     "sheets(properties(sheetId,title,index,gridProperties(rowCount,columnCount)),"
     "protectedRanges(protectedRangeId,description,range(sheetId)))"
 )
+# Google's message when a token lacks every scope the method accepts (a 403 like a file not shared).
+INSUFFICIENT_SCOPES = "insufficient authentication scopes"
 PROTECTION_NOTE = "otop_sync เขียนแท็บนี้ใหม่ทุกครั้งที่ประมวลผล โปรดอย่าพิมพ์ทับ"
 # Google's recommended largest request: "2 MB is recommended" (developers.google.com/sheets/api/limits).
 PAYLOAD_LIMIT = 2_000_000
@@ -352,6 +354,12 @@ class GoogleSheetsSource:
             return exc
         if isinstance(exc, APIError):
             code, message = _status(exc), exc.error.get("message", "")
+            if code == 403 and INSUFFICIENT_SCOPES in message:
+                return SourceError(
+                    f"spreadsheet {self.key}: the credentials were not granted the spreadsheets scope "
+                    f"({message}): use a service-account key, or application default credentials made with "
+                    f"--scopes={SCOPE}"
+                )
             if code == 403:
                 account = self._account or "the service account"
                 return SourceError(
