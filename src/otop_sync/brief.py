@@ -294,9 +294,9 @@ def brief_context(outcome: Outcome, config: Config) -> dict[str, Any]:
     )
     districts = [_district_row(r, digits) for r in results]
     if summarised:
-        years = {row.name: row.grades for row in outcome.fiscal_year}
+        years = {row.code: row.grades for row in outcome.fiscal_year}
         districts = [
-            {**row, **_annex_cells(result, years.get(result.district.name, ()), digits)}
+            {**row, **_annex_cells(result, years.get(result.district.code, ()), digits)}
             for row, result in zip(districts, results, strict=True)
         ]
     as_of = to_bangkok(outcome.as_of)

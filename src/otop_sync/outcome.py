@@ -38,6 +38,7 @@ class GradeChange:
 class YearRow:
     """A district's quarters of the fiscal year so far, as the tab ผลรายไตรมาส holds them."""
 
+    code: str
     name: str
     grades: tuple[str, ...]  # quarter 1 first; "" where the tab has no row
     growths: tuple[Decimal | None, ...]

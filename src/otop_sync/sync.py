@@ -170,9 +170,9 @@ def _previous_rows(previous: Tab | None) -> dict[Key, Row]:
         row = cast(Row, tuple(v if v is None or type(v) in (str, int) else as_cell(v) for v in raw[:width]))
         row += (None,) * (width - len(row))
         label = str(row[2] or "")
-        quarter = (
-            quarters[label] if label in quarters else quarters.setdefault(label, Quarter.from_label(label))
-        )
+        if label not in quarters:
+            quarters[label] = Quarter.from_label(label)
+        quarter = quarters[label]
         if row[0] and quarter:
             kept[(str(row[0]), quarter)] = row
     return kept
@@ -189,6 +189,7 @@ def _fiscal_year(
         found = [rows.get((district.code, q)) for q in quarters]
         year.append(
             YearRow(
+                district.code,
                 district.name,
                 tuple(str(row[GRADE_COLUMN] or "") if row else "" for row in found),
                 tuple(_decimal(row[GROWTH_COLUMN]) if row else None for row in found),
