@@ -46,10 +46,8 @@ from otop_sync.config import Config, Rubric
 from otop_sync.errors import BriefError
 from otop_sync.grading import DistrictResult, Status, Timeliness
 from otop_sync.numerals import Numerals
-from otop_sync.outcome import Outcome
+from otop_sync.outcome import Issue, Outcome
 from otop_sync.periods import BE_OFFSET, Month, format_thai_date, format_thai_moment, to_bangkok
-from otop_sync.remedies import joined
-from otop_sync.responses import Sender
 from otop_sync.tables import FLAGGED, NO_GRADE, REJECTED, baht, grade_text, needs_text, round_text, rounded
 
 TEMPLATE = "brief.html.j2"
@@ -161,34 +159,30 @@ def _current_round(results: Sequence[DistrictResult], digits: Numerals) -> dict[
 
 def _problems(outcome: Outcome, digits: Numerals) -> list[dict[str, Any]]:
     """Every problem, by district as written: where it is, who sent it and when, why, and what to do."""
-    groups: dict[str, list[dict[str, Any]]] = {}
-
-    def add(district: str, tab: str, row: int, kind: str, reason: str, remedy: str, sender: Sender) -> None:
-        groups.setdefault(district or "(ไม่ระบุ)", []).append(
-            {
-                "order": (tab, row),
-                "where": digits(f"แท็บ “{tab}” แถวที่ {row}"),
-                "kind": kind,
-                "sent": digits(format_thai_moment(sender.submitted)) if sender.submitted else "",
-                "reporter": sender.reporter,
-                "phone": digits(sender.phone),
-                "reason": digits(reason),
-                "remedy": digits(remedy),
-            }
-        )
-
-    for r in outcome.rejections:
-        add(r.district_as_written, r.tab, r.row, REJECTED, "; ".join(r.reasons), joined(r.remedies), r.sender)
-    for f in outcome.flags:
-        add(f.district.name, f.tab, f.row, FLAGGED, f.reason, f.remedy, f.sender)
-    for b in outcome.base_problems:
-        add(
-            b.district_as_written, b.tab, b.row, "ยอดปีฐาน", "; ".join(b.reasons), joined(b.remedies), b.sender
-        )
+    groups: dict[str, list[Issue]] = {}
+    for issue in sorted(outcome.issues, key=lambda i: (i.tab, i.row)):
+        groups.setdefault(issue.district or "(ไม่ระบุ)", []).append(issue)
     return [
-        {"district": d, "entries": sorted(rows, key=lambda i: i["order"])}
-        for d, rows in sorted(groups.items())
+        {
+            "district": district,
+            "entries": [
+                {
+                    "where": digits(f"แท็บ “{i.tab}” แถวที่ {i.row}"),
+                    "kind": FLAGGED if i.flagged else BASE_YEAR_KIND if i.base_year else REJECTED,
+                    "sent": digits(format_thai_moment(i.sender.submitted)) if i.sender.submitted else "",
+                    "reporter": i.sender.reporter,
+                    "phone": digits(i.sender.phone),
+                    "reason": digits(i.reason),
+                    "remedy": digits(i.remedy),
+                }
+                for i in issues
+            ],
+        }
+        for district, issues in sorted(groups.items())
     ]
+
+
+BASE_YEAR_KIND = "ยอดปีฐาน"
 
 
 def _condition_text(operator: str, value: object, unit: str) -> str:

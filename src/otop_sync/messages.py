@@ -15,7 +15,6 @@ from otop_sync.lengths import fit
 from otop_sync.numerals import Numerals
 from otop_sync.outcome import Outcome
 from otop_sync.periods import Month, format_thai_date, format_thai_moment, to_bangkok
-from otop_sync.remedies import joined
 from otop_sync.responses import Sender
 from otop_sync.tables import grade_text, needs_text
 
@@ -115,18 +114,14 @@ def _lowest(results: tuple[DistrictResult, ...]) -> list[DistrictResult]:
 
 
 def _problems(outcome: Outcome) -> list[str]:
-    """Each problem with whom it concerns, where it is, why, and what to do, in tab and row order: the
-    tab is named, since a relinked form answers in more than one."""
-    problems = [
-        (r.tab, r.row, r.district_as_written, r.sender, "; ".join(r.reasons), joined(r.remedies))
-        for r in outcome.rejections
-    ]
-    problems.extend(
-        (f.tab, f.row, f.district.name, f.sender, f"โปรดตรวจสอบ: {f.reason}", f.remedy) for f in outcome.flags
-    )
+    """Each problem of the responses with whom it concerns, where it is, why, and what to do, in tab and
+    row order: the tab is named, since a relinked form answers in more than one. The base year's are
+    the coordinator's, not the districts'."""
+    issues = sorted((i for i in outcome.issues if not i.base_year), key=lambda i: (i.tab, i.row))
     return [
-        f"อำเภอ{district or '(ไม่ระบุ)'} — {_sent(sender)}แท็บ “{tab}” แถวที่ {row}: {reason}\n  วิธีแก้ไข: {remedy}"
-        for tab, row, district, sender, reason, remedy in sorted(problems, key=lambda p: p[:2])
+        f"อำเภอ{i.district or '(ไม่ระบุ)'} — {_sent(i.sender)}แท็บ “{i.tab}” แถวที่ {i.row}: "
+        f"{'โปรดตรวจสอบ: ' if i.flagged else ''}{i.reason}\n  วิธีแก้ไข: {i.remedy}"
+        for i in issues
     ]
 
 

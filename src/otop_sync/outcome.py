@@ -9,6 +9,7 @@ from typing import Any
 
 from otop_sync.grading import DistrictResult, Flag
 from otop_sync.periods import Quarter
+from otop_sync.remedies import joined
 from otop_sync.responses import Rejection, Sender
 
 
@@ -32,6 +33,21 @@ class GradeChange:
     quarter: str
     before: str
     after: str
+
+
+@dataclass(frozen=True)
+class Issue:
+    """A row to fix or to look at, whichever reader found it: what the tab ตรวจสอบข้อมูล, the brief and
+    the LINE announcement each list about it."""
+
+    tab: str
+    row: int
+    district: str  # as written, or the district's name for a row that was read
+    reason: str
+    remedy: str
+    sender: Sender
+    flagged: bool = False  # used in the grade, but worth a second look
+    base_year: bool = False  # a row of the base-year tab: the coordinator's to fix
 
 
 @dataclass(frozen=True)
@@ -59,6 +75,30 @@ class Outcome:
     flags: tuple[Flag, ...]
     changes: tuple[GradeChange, ...]
     fiscal_year: tuple[YearRow, ...] = ()  # the quarters of the current one's fiscal year, up to it
+
+    @property
+    def issues(self) -> tuple[Issue, ...]:
+        """Every rejected, flagged and base-year row, in that order, each with its remedy and sender."""
+        return (
+            *(_issue(r) for r in self.rejections),
+            *(
+                Issue(f.tab, f.row, f.district.name, f.reason, f.remedy, f.sender, flagged=True)
+                for f in self.flags
+            ),
+            *(_issue(b, base_year=True) for b in self.base_problems),
+        )
+
+
+def _issue(rejection: Rejection, *, base_year: bool = False) -> Issue:
+    return Issue(
+        rejection.tab,
+        rejection.row,
+        rejection.district_as_written,
+        "; ".join(rejection.reasons),
+        joined(rejection.remedies),
+        rejection.sender,
+        base_year=base_year,
+    )
 
 
 def _number(value: Decimal | None) -> float | None:

@@ -14,13 +14,12 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 
-from otop_sync import remedies
 from otop_sync.cells import CellValue, display
 from otop_sync.grading import DistrictResult, Flag, NextGrade, Round, Status, Timeliness
 from otop_sync.lengths import fit
 from otop_sync.outcome import Outcome
 from otop_sync.periods import format_be_datetime
-from otop_sync.responses import Rejection, Sender
+from otop_sync.responses import Sender
 
 Cell = str | int | Decimal | None
 Row = tuple[Cell, ...]
@@ -260,31 +259,22 @@ def problems_table(title: str, outcome: Outcome, tab_order: Sequence[str]) -> Ta
     """Every rejected or flagged row, by tab (in `tab_order`: the responses tabs, then the base year)
     and row, with what to do and whom to call."""
     rank = {tab: i for i, tab in enumerate(tab_order)}
-    entries = [
-        (rank.get(r.tab, len(rank)), r.row, _problem_row(r))
-        for r in (*outcome.rejections, *outcome.base_problems)
-    ]
-    entries.extend(
-        (
-            rank.get(f.tab, len(rank)),
-            f.row,
-            (f.row, f.tab, f.district.name, FLAGGED, f.reason, f.remedy, *_sender_cells(f.sender)),
-        )
-        for f in outcome.flags
-    )
-    entries.sort(key=lambda entry: entry[:2])
-    return Table(title, PROBLEM_COLUMNS, tuple(row for _, _, row in entries))
-
-
-def _problem_row(rejection: Rejection) -> Row:
-    return (
-        rejection.row,
-        rejection.tab,
-        rejection.district_as_written,
-        REJECTED,
-        "; ".join(rejection.reasons),
-        remedies.joined(rejection.remedies),
-        *_sender_cells(rejection.sender),
+    issues = sorted(outcome.issues, key=lambda i: (rank.get(i.tab, len(rank)), i.row))
+    return Table(
+        title,
+        PROBLEM_COLUMNS,
+        tuple(
+            (
+                i.row,
+                i.tab,
+                i.district,
+                FLAGGED if i.flagged else REJECTED,
+                i.reason,
+                i.remedy,
+                *_sender_cells(i.sender),
+            )
+            for i in issues
+        ),
     )
 
 
