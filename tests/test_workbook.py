@@ -157,3 +157,36 @@ def test_a_row_is_as_tall_as_its_longest_wrapped_text() -> None:
     assert row_height(columns, ("ท่าบ่อ", needs)) == 3 * LINE_HEIGHT
     assert row_height(columns, ("ท่าบ่อ", "ได้ระดับสูงสุดแล้ว")) is None  # one line: Excel's default height
     assert row_height(columns, ("อำเภอ", "สิ่งที่ต้องทำเพื่อเลื่อนระดับ"), header=True) is None
+
+
+@pytest.mark.parametrize(
+    ("number_format", "serial", "expected"),
+    [
+        ("mm-dd-yy", 45000, datetime(2023, 3, 15)),  # built-in 14, Excel's short date
+        ("[$-th-TH]d mmm yy", 45000, datetime(2023, 3, 15)),  # Thai Excel's date, with its locale
+        ("ว/ด/ปปปป", 45000, datetime(2023, 3, 15)),  # the Thai locale's own letters for d/m/y
+        ("yyyy-mm", 45000, datetime(2023, 3, 15)),
+        ("h:mm", 0.5, "12:00:00"),  # a time of day is shown, not read as a date
+        ("mm:ss", 0.5, "12:00:00"),  # m beside s is minutes
+        ("[h]:mm", 1.25, "1 day, 6:00:00"),  # an elapsed time: the brackets are not a colour
+        ("[mm]:ss", 0.5, "12:00:00"),
+        ("[Red]#,##0.00", 45000, 45000),  # a colour is not a format letter
+        ('#,##0 "บาท"', 45000, 45000),  # nor is quoted text
+        ("General", 45000, 45000),
+    ],
+)
+def test_a_number_is_read_as_its_format_shows_it(
+    tmp_path: Path, number_format: str, serial: float, expected: object
+) -> None:
+    from otop_sync.sources.xlsx_reader import open_workbook
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = "ข้อมูล"
+    sheet.append(["ค่า"])
+    sheet.cell(row=2, column=1, value=serial).number_format = number_format
+    path = tmp_path / "formats.xlsx"
+    book.save(path)
+    with open_workbook(path) as opened:
+        assert opened.tab("ข้อมูล").rows[1] == (expected,)

@@ -43,6 +43,7 @@ _REFERENCE = re.compile(r"^([A-Z]{1,3})(\d+)$")
 _BUILTIN_DATES = frozenset({14, 15, 16, 17, 22, *range(27, 37), *range(50, 59), *range(71, 82)})
 _BUILTIN_TIMES = frozenset({18, 19, 20, 21, 45, 46, 47})
 _QUOTED = re.compile(r'"[^"]*"|\[[^\]]*\]|\\.|_.|\*.')
+_ELAPSED = re.compile(r"\[(h+|m+|s+)\]", re.IGNORECASE)  # [h]:mm, [mm]:ss: a duration, not a [colour]
 _EPOCH_1900 = datetime(1899, 12, 30)  # noqa: DTZ001  # a workbook's times have no zone: Bangkok's, read later
 _EPOCH_1904 = datetime(1904, 1, 1)  # noqa: DTZ001
 _LAST_SERIAL = 2958465  # 31/12/9999
@@ -366,7 +367,8 @@ def _format_kind(number: int, code: str | None) -> str:
     """ "date", "time" (a time of day or a duration, no date) or "number", as Excel shows a format."""
     if code is None:
         return "date" if number in _BUILTIN_DATES else "time" if number in _BUILTIN_TIMES else "number"
-    bare = _QUOTED.sub("", code.split(";")[0]).lower()  # quoted text, [colours] and [$-locales] aside
+    section = _ELAPSED.sub(r"\1", code.split(";")[0])
+    bare = _QUOTED.sub("", section).lower()  # quoted text, [colours] and [$-locales] aside
     # d, y (and the Thai locale's ว ด ป) are dates; m alone is a month, beside h or s it is minutes.
     if any(letter in bare for letter in "dyวดป") or ("m" in bare and not any(c in bare for c in "hs")):
         return "date"
