@@ -12,6 +12,7 @@ another tab) is streamed from the old package to the new one, so a 2 GB picture 
 
 from __future__ import annotations
 
+import functools
 import html
 import posixpath
 import re
@@ -405,11 +406,17 @@ def _cell(ref: str, kind: Kind, value: object, styles: _Styles) -> str:
 
 
 def _text_cell(ref: str, text: str, style: int) -> str:
-    # Inline text is text: "=IMPORTRANGE(...)" from a response stays those characters, never a formula.
+    return f'<c r="{ref}"{_inline_text(text, style)}'
+
+
+@functools.lru_cache(maxsize=16384)  # a district, a quarter, a status: written thousands of times
+def _inline_text(text: str, style: int) -> str:
+    """A text cell after its reference. Inline text is text: "=IMPORTRANGE(...)" from a response stays
+    those characters, never a formula."""
     clean = cell_text(_ILLEGAL_XML.sub(REPLACEMENT, text))  # replaced visibly, never dropped unseen
     space = ' xml:space="preserve"' if clean != clean.strip() else ""
     text = html.escape(clean, quote=False)  # &, < and >: what XML text needs, as xml.sax.saxutils does
-    return f'<c r="{ref}"{_style(style)} t="inlineStr"><is><t{space}>{text}</t></is></c>'
+    return f'{_style(style)} t="inlineStr"><is><t{space}>{text}</t></is></c>'
 
 
 def _style(index: int) -> str:
