@@ -8,6 +8,7 @@ the same months of the base year; a district gets the best grade whose both cond
 from __future__ import annotations
 
 import decimal
+import functools
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -258,10 +259,7 @@ def rounds_of(
 ) -> tuple[Round, ...]:
     """Timeliness of every month of the quarter that has begun by `as_of`."""
     rounds = []
-    for month in quarter.months:
-        if start_of(month) > as_of:
-            break
-        due = deadline(month, due_day=deadlines.due_day, month_offset=deadlines.month_offset)
+    for month, due in _begun(quarter, deadlines, as_of):
         submitted = [r.submitted for r in reports if r.month == month]
         if submitted:
             first = min(submitted)
@@ -272,6 +270,16 @@ def rounds_of(
         else:
             rounds.append(Round(month, due, Timeliness.NOT_REPORTED if as_of > due else Timeliness.PENDING))
     return tuple(rounds)
+
+
+@functools.lru_cache(maxsize=64)  # the same for every district: worked out once per quarter and run
+def _begun(quarter: Quarter, deadlines: Deadlines, as_of: datetime) -> tuple[tuple[Month, datetime], ...]:
+    """The quarter's months that have begun by `as_of`, each with its deadline."""
+    return tuple(
+        (month, deadline(month, due_day=deadlines.due_day, month_offset=deadlines.month_offset))
+        for month in quarter.months
+        if start_of(month) <= as_of
+    )
 
 
 def flag_reports(
