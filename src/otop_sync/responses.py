@@ -147,6 +147,7 @@ def read_responses(
     rejections: list[Rejection] = []
     copies = 0
     newer: set[tuple[CellValue, ...]] = set()
+    this_month = Month.of(as_of)
     for tab in reversed(tabs):
         columns = locate_columns(tab, form.columns, REQUIRED_FIELDS)
         answers: set[tuple[CellValue, ...]] = set()
@@ -162,7 +163,7 @@ def read_responses(
                 if answer in newer:
                     copies += 1
                     continue
-            outcome = _read_row(tab.title, number, row, columns, submitted, districts, as_of)
+            outcome = _read_row(tab.title, number, row, columns, submitted, districts, this_month)
             if isinstance(outcome, Report):
                 reports.append(outcome)
             else:
@@ -201,7 +202,7 @@ def _read_row(
     columns: Mapping[str, int],
     submitted: datetime | Problem,
     districts: DistrictNames,
-    as_of: datetime,
+    this_month: Month,
 ) -> Report | Rejection:
     district_cell = _cell(row, columns["district"])
     district = districts.read(district_cell)
@@ -220,7 +221,7 @@ def _read_row(
     }
     problems = [(field, v) for field, v in answers.items() if isinstance(v, Problem)]
     if isinstance(month, Month):
-        problems.extend(("month", problem) for problem in _month_problems(month, submitted, as_of))
+        problems.extend(("month", problem) for problem in _month_problems(month, submitted, this_month))
     if problems:
         return Rejection(
             tab,
@@ -250,8 +251,8 @@ def _read_row(
     )
 
 
-def _month_problems(month: Month, submitted: datetime | Problem, as_of: datetime) -> list[Problem]:
-    if month > Month.of(as_of):
+def _month_problems(month: Month, submitted: datetime | Problem, this_month: Month) -> list[Problem]:
+    if month > this_month:
         return [Problem(f"เดือนที่รายงาน ({month.label}) ยังมาไม่ถึง")]
     if isinstance(submitted, datetime) and month > Month.of(submitted):
         return [Problem(f"เดือนที่รายงาน ({month.label}) อยู่หลังเดือนที่ส่งรายงาน ({Month.of(submitted).label})")]
