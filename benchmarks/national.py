@@ -5,7 +5,7 @@
 Builds, in a temporary folder, a configuration with all 928 districts (official codes and names from
 the `geothai` package), a workbook with twelve monthly reports per district for FY 2567 (about 11,000
 rows) and the FY 2566 base year month by month. Then, each in a child process pinned to one core (where
-`taskset` exists), the best of several runs, since this machine is shared:
+`taskset` exists), the best of several runs taken in turns, since this machine is shared:
 
 - `python -c pass`: the interpreter alone;
 - the floor: python-calamine (a compiled reader) reading the four tabs a run reads;
@@ -96,9 +96,14 @@ def timed(command: list[str], *, cwd: Path | None = None) -> tuple[float, float]
     return float(elapsed), int(peak_kb) / 1024
 
 
-def best(command: list[str], times: int) -> tuple[float, float]:
-    """The fastest of `times` runs, and the peak memory of that run."""
-    return min(timed(command) for _ in range(times))
+def best(commands: list[list[str]], times: int) -> list[tuple[float, float]]:
+    """For each command, the fastest of `times` runs and the peak memory of that run. The commands take
+    turns, so that a noisy moment of a shared machine falls on all of them, not on one."""
+    runs: list[list[tuple[float, float]]] = [[] for _ in commands]
+    for _ in range(times):
+        for command, measured in zip(commands, runs, strict=True):
+            measured.append(timed(command))
+    return [min(measured) for measured in runs]
 
 
 PHASES = """
@@ -176,11 +181,18 @@ def main() -> None:
         "--no-brief",
     ]
     first = timed(run)  # creates the owned tabs: what the floor and the steady state then read
-    interpreter = best([sys.executable, "-c", "pass"], args.times)
-    floor = best([sys.executable, "-c", CALAMINE, str(workbook), *TABS], args.times)
-    openpyxl = best([sys.executable, "-c", OPENPYXL, str(workbook), *TABS], args.times)
-    steady = best(run, args.times)
-    print(f"best of {args.times}, one core; ratios to the floor (python-calamine reading the four tabs)")
+    interpreter, floor, openpyxl, steady = best(
+        [
+            [sys.executable, "-c", "pass"],
+            [sys.executable, "-c", CALAMINE, str(workbook), *TABS],
+            [sys.executable, "-c", OPENPYXL, str(workbook), *TABS],
+            run,
+        ],
+        args.times,
+    )
+    print(
+        f"best of {args.times} turns, one core; ratios to the floor (python-calamine reading the four tabs)"
+    )
     for label, (seconds, peak) in (
         ("python -c pass", interpreter),
         ("floor: python-calamine reads the 4 tabs", floor),
