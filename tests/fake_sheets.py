@@ -571,6 +571,7 @@ def service_account_file(
     }
     path = folder / "service-account.json"
     path.write_text(json.dumps(info), encoding="utf-8")
+    path.chmod(0o600)  # as the README has the operator keep it: readable by the service's user alone
     return path
 
 
