@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from openpyxl import Workbook, load_workbook
 
-from otop_sync.cells import CellValue, Formula
+from otop_sync.cells import CellValue, Formula, writable
 from otop_sync.grading import grade_of
 from otop_sync.periods import Month, Quarter
+from otop_sync.sources.xlsx_reader import open_workbook
 
 from .conftest import CONFIG, answer, bkk, run, sheet
 
@@ -93,3 +96,56 @@ def test_valid_rows_are_used_or_superseded_one_per_district_and_quarter(
 def test_a_timestamp_in_year_one_is_read_and_its_row_rejected_not_a_crash() -> None:
     outcome = run(sheet([answer(date(1, 1, 1), "ท่าบ่อ", "ส.ค. 2567", 1, 1)]), bkk(2024, 9, 16))
     assert (outcome.rows.read, outcome.rows.rejected) == (1, 1)
+
+
+# What a workbook saved by another program holds, read by otop_sync's reader and by openpyxl's: the two
+# must agree on every cell. openpyxl cannot write characters XML forbids, nor text starting with "=" as
+# text, so those are left to the tests of escapes and formulas.
+workbook_values = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**15) + 1, 10**15 - 1),  # past 15 digits, Excel's precision, a number is a float
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=20).filter(lambda t: not t.startswith("=") and writable(t) == t),
+    st.datetimes(min_value=datetime(1900, 3, 1), max_value=datetime(9999, 12, 31)),
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=st.lists(st.lists(workbook_values, min_size=1, max_size=5), min_size=1, max_size=5))
+def test_the_reader_agrees_with_openpyxl_on_every_cell(tmp_path: Path, rows: list[list[object]]) -> None:
+    book = Workbook()
+    sheet_ = book.active
+    assert sheet_ is not None
+    sheet_.title = "ข้อมูล"
+    sheet_.append(["ก", "ข", "ค", "ง", "จ"])
+    for row in rows:
+        sheet_.append(row)
+    path = tmp_path / "values.xlsx"
+    book.save(path)
+    expected = list(load_workbook(path)["ข้อมูล"].iter_rows(values_only=True))
+    with open_workbook(path) as opened:
+        read = opened.tab("ข้อมูล").rows
+    # The reader drops a row's trailing empty cells, and the empty rows that end a tab.
+    trimmed = [_without_trailing_none(row) for row in expected]
+    while trimmed and not trimmed[-1]:
+        trimmed.pop()
+    assert len(read) == len(trimmed)
+    for cells, ours in zip(trimmed, read, strict=True):
+        assert len(ours) == len(cells)
+        for their, our in zip(cells, ours, strict=True):
+            if isinstance(their, datetime):
+                assert isinstance(our, datetime)
+                assert abs(our - their) <= timedelta(milliseconds=1)  # Excel keeps milliseconds
+            else:
+                assert our == their
+                # 5 and 5.0 are one number; True is not 1, nor "1" 1.
+                assert isinstance(our, bool) == isinstance(their, bool)
+                assert isinstance(our, str) == isinstance(their, str)
+
+
+def _without_trailing_none(row: tuple[object, ...]) -> list[object]:
+    cells = list(row)
+    while cells and cells[-1] is None:
+        cells.pop()
+    return cells
