@@ -12,7 +12,6 @@ another tab) is streamed from the old package to the new one, so a 2 GB picture 
 
 from __future__ import annotations
 
-import functools
 import html
 import posixpath
 import re
@@ -334,6 +333,9 @@ def column_letter(number: int) -> str:
 
 
 def _sheet_xml(table: Table, styles: _Styles) -> bytes:
+    # Each distinct text escaped once for the sheet: a district's name, a quarter's label and a status
+    # come thousands of times at national size. The cache lives as long as the sheet's XML, no longer.
+    text_cell = _TextCells()
     letters = [column_letter(n) for n in range(1, len(table.columns) + 1)]
     last = f"{letters[-1]}{len(table.rows) + 1}"
     out = [
@@ -349,7 +351,7 @@ def _sheet_xml(table: Table, styles: _Styles) -> bytes:
         ),
         f"</cols><sheetData>{_row_start(1, row_height(table.columns, table.header, header=True))}",
         *(
-            _text_cell(f"{letter}1", str(c.title), styles.header)
+            text_cell(f"{letter}1", str(c.title), styles.header)
             for letter, c in zip(letters, table.columns, strict=True)
         ),
         "</row>",
@@ -359,7 +361,7 @@ def _sheet_xml(table: Table, styles: _Styles) -> bytes:
         out.append(_row_start(number, row_height(table.columns, row)))
         for letter, kind, value in zip(letters, kinds, row, strict=False):
             if value is not None and value != "":
-                out.append(_cell(f"{letter}{number}", kind, value, styles))
+                out.append(_cell(f"{letter}{number}", kind, value, styles, text_cell))
         out.append("</row>")
     out.append(
         "</sheetData>"
@@ -388,14 +390,14 @@ def _sheet_view(frozen_columns: int) -> str:
     return f'<sheetViews><sheetView workbookViewId="0">{pane}{selection}</sheetView></sheetViews>'
 
 
-def _cell(ref: str, kind: Kind, value: object, styles: _Styles) -> str:
+def _cell(ref: str, kind: Kind, value: object, styles: _Styles, text_cell: _TextCells) -> str:
     if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
         text = str(value)
         if kind is Kind.GRADE:
             style = styles.grades.get(text, styles.no_grade)
         else:
             style = styles.wrapped if len(text) > WRAP_LONGER_THAN else styles.plain
-        return _text_cell(ref, text, style)
+        return text_cell(ref, text, style)
     style = (
         styles.grades.get(str(value), styles.no_grade)
         if kind is Kind.GRADE
@@ -405,14 +407,21 @@ def _cell(ref: str, kind: Kind, value: object, styles: _Styles) -> str:
     return f'<c r="{ref}"{_style(style)}><v>{number}</v></c>'
 
 
-def _text_cell(ref: str, text: str, style: int) -> str:
-    return f'<c r="{ref}"{_inline_text(text, style)}'
+class _TextCells:
+    """Text cells, each distinct (text, style) escaped once. Inline text is text: "=IMPORTRANGE(...)"
+    from a response stays those characters, never a formula."""
+
+    def __init__(self) -> None:
+        self._tails: dict[tuple[str, int], str] = {}  # what follows the cell's reference
+
+    def __call__(self, ref: str, text: str, style: int) -> str:
+        tail = self._tails.get((text, style))
+        if tail is None:
+            tail = self._tails[(text, style)] = _text_tail(text, style)
+        return f'<c r="{ref}"{tail}'
 
 
-@functools.lru_cache(maxsize=16384)  # a district, a quarter, a status: written thousands of times
-def _inline_text(text: str, style: int) -> str:
-    """A text cell after its reference. Inline text is text: "=IMPORTRANGE(...)" from a response stays
-    those characters, never a formula."""
+def _text_tail(text: str, style: int) -> str:
     clean = cell_text(_ILLEGAL_XML.sub(REPLACEMENT, text))  # replaced visibly, never dropped unseen
     space = ' xml:space="preserve"' if clean != clean.strip() else ""
     text = html.escape(clean, quote=False)  # &, < and >: what XML text needs, as xml.sax.saxutils does
