@@ -148,3 +148,26 @@ def test_an_unknown_district_is_named_in_the_reason() -> None:
     names = DistrictNames(CONFIG.province.districts)
     assert names.read("บึงกาฬ") == Problem("ไม่รู้จักอำเภอ “บึงกาฬ”")
     assert names.read("") == Problem("ไม่ได้ระบุอำเภอ")
+
+
+def test_a_long_answer_is_read_as_any_other_but_not_kept_after() -> None:
+    # A service running for months remembers the short answers that come back thousands of times; a
+    # hostile workbook's megabyte answers must not stay in its memory after their run.
+    import gc
+    import tracemalloc
+
+    names = DistrictNames(CONFIG.province.districts)
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for n in range(5):
+            padding = " " * 50_000 + "\u200b" * (n + 1)  # a different long answer each time
+            assert read_month(f"{padding}ส.ค. 2567{padding}") == Month(2024, 8)
+            district = names.read(f"{padding}ท่าบ่อ{padding}")
+            assert not isinstance(district, Problem)
+            assert district.code == "4302"
+        gc.collect()
+        kept = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert kept < 500_000, kept

@@ -33,20 +33,42 @@ def normalise(text: str) -> str:
         text = reordered
 
 
-@functools.lru_cache(maxsize=65536)  # a district's name or a month's label comes back thousands of times
+# A district's name, a month's label or an amount comes back thousands of times, so what is cleaned is
+# remembered; only when it is short, since a long text is seldom repeated, and a service that runs for
+# months must not keep a hostile workbook's megabyte answers after their run.
+CACHED_LENGTH = 200
+
+
 def clean_text(value: str) -> str:
     """Trimmed, runs of white space folded, zero-width characters dropped, Thai digits made Arabic, Thai
     spelling normalised."""
+    return _clean_short(value) if len(value) <= CACHED_LENGTH else _clean(value)
+
+
+def district_key(text: str) -> str:
+    """How a district's name, alias or code is compared: cleaned, without "อำเภอ"/"อ.", spaces or case."""
+    return _district_key_short(text) if len(text) <= CACHED_LENGTH else _district_key(text)
+
+
+def _clean(value: str) -> str:
     text = unicodedata.normalize("NFC", value).translate(_INVISIBLE).translate(_TO_ARABIC)
     return " ".join(normalise(text).split())
 
 
-@functools.lru_cache(maxsize=65536)
-def district_key(text: str) -> str:
-    """How a district's name, alias or code is compared: cleaned, without "อำเภอ"/"อ.", spaces or case."""
+def _district_key(text: str) -> str:
     folded = clean_text(text)
     for prefix in _DISTRICT_PREFIXES:
         if folded.startswith(prefix):
             folded = folded[len(prefix) :]
             break
     return "".join(folded.split()).casefold()
+
+
+@functools.lru_cache(maxsize=65536)
+def _clean_short(value: str) -> str:
+    return _clean(value)
+
+
+@functools.lru_cache(maxsize=65536)
+def _district_key_short(text: str) -> str:
+    return _district_key(text)
