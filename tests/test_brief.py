@@ -322,3 +322,56 @@ def test_qr_command_writes_svg_and_png(tmp_path: Path) -> None:
     assert main(["qr", "--output", str(tmp_path)]) == 0
     assert (tmp_path / "form-qr.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "<svg" in (tmp_path / "form-qr.svg").read_text()
+
+
+def test_no_word_of_the_demo_brief_lies_off_its_page(rendered: brief.BriefFiles) -> None:
+    assert words_off_the_page(rendered.pdf) == []
+
+
+def test_a_pasted_page_in_an_answer_neither_pushes_the_problems_off_the_page_nor_fills_them(
+    tmp_path: Path,
+) -> None:
+    from otop_sync.messages import announcement
+    from otop_sync.outcome import as_json
+    from otop_sync.tables import problems_table
+
+    tabs = {t.title: list(t.rows) for t in demo_tabs()}
+    pasted = "ท่าบ่อ " * 4000  # a page pasted into the district question, and more into the sender's
+    tabs[RESPONSES_TAB].append(
+        (bkk(2024, 9, 10, 9), pasted, "ก.ย. 2567", 1, 1000, "ผู้รายงาน" * 3000, "081" * 5000, "")
+    )
+    outcome = run(MemorySource(tabs), DEMO_AS_OF)
+    shown = pasted[:100] + "…"  # the first hundred characters, as every list of problems shows them
+
+    files = brief.write_brief(outcome, CONFIG, output=tmp_path, folders=[TEMPLATES])
+    html = files.html.read_text(encoding="utf-8")
+    assert shown.strip() in html
+    assert pasted[:101] not in html
+    # A long word in a cell is broken, not allowed to widen the table: it pushed the problems and their
+    # remedies past the page's right edge.
+    assert words_off_the_page(files.pdf) == []
+
+    tab = problems_table("ตรวจสอบข้อมูล", outcome, [RESPONSES_TAB, BASE_YEAR_TAB])
+    assert any(shown in row for row in tab.rows)
+    message = announcement(outcome, CONFIG)
+    assert message is not None
+    assert f"อำเภอ{shown}" in message.text
+    assert "แถวที่ ๒๑" in message.text  # the problems after it are still there
+    # The JSON is for programs: it keeps the answer whole.
+    assert any(r["district"] == pasted.strip() for r in as_json(outcome)["rejected"])
+
+
+def words_off_the_page(pdf: Path) -> list[str]:
+    """The text drawn left or right of its page. Words only: pypdf places the text of an SVG chart (its
+    figures) without the chart's transform."""
+    outside: list[str] = []
+    for page in PdfReader(pdf).pages:
+        width = float(page.mediabox.width)
+
+        def visit(text: str, cm: list[float], tm: list[float], *_: object, width: float = width) -> None:
+            left = tm[4] * cm[0] + tm[5] * cm[2] + cm[4]
+            if any(c.isalpha() for c in text) and not 0 < left < width:
+                outside.append(text)
+
+        page.extract_text(visitor_text=visit)
+    return outside

@@ -76,11 +76,18 @@ def writable(text: str) -> str:
 
 
 QUOTE_LIMIT = 60  # characters of an answer that a reason quotes: enough to recognise it, never a page
+# Characters of a short answer (a district as written, a reporter's name, a telephone number) shown in a
+# list of problems: more than any real one, and a pasted page cannot fill the brief or a LINE message.
+SHOWN_LIMIT = 100
+
+
+def shortened(text: str, limit: int = QUOTE_LIMIT) -> str:
+    """The text whole up to `limit` characters; else its first `limit` and "…"."""
+    return f"{text[:limit]}…" if len(text) > limit else text
 
 
 def _quoted(value: CellValue) -> str:
-    text = display(value)
-    return f"“{text[:QUOTE_LIMIT]}…”" if len(text) > QUOTE_LIMIT else f"“{text}”"
+    return f"“{shortened(display(value))}”"
 
 
 def read_decimal(value: CellValue, label: str) -> Decimal | Problem:

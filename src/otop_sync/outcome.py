@@ -7,6 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from otop_sync.cells import SHOWN_LIMIT, shortened
 from otop_sync.grading import DistrictResult, Flag
 from otop_sync.periods import Quarter
 from otop_sync.remedies import joined
@@ -82,7 +83,7 @@ class Outcome:
         return (
             *(_issue(r) for r in self.rejections),
             *(
-                Issue(f.tab, f.row, f.district.name, f.reason, f.remedy, f.sender, flagged=True)
+                Issue(f.tab, f.row, f.district.name, f.reason, f.remedy, _shown(f.sender), flagged=True)
                 for f in self.flags
             ),
             *(_issue(b, base_year=True) for b in self.base_problems),
@@ -93,12 +94,18 @@ def _issue(rejection: Rejection, *, base_year: bool = False) -> Issue:
     return Issue(
         rejection.tab,
         rejection.row,
-        rejection.district_as_written,
+        shortened(rejection.district_as_written, SHOWN_LIMIT),
         "; ".join(rejection.reasons),
         joined(rejection.remedies),
-        rejection.sender,
+        _shown(rejection.sender),
         base_year=base_year,
     )
+
+
+def _shown(sender: Sender) -> Sender:
+    """The sender as a list of problems shows it: the tab, the brief and LINE; the JSON keeps it whole."""
+    reporter, phone = (shortened(text, SHOWN_LIMIT) for text in (sender.reporter, sender.phone))
+    return Sender(sender.submitted, reporter, phone)
 
 
 def _number(value: Decimal | None) -> float | None:
