@@ -375,3 +375,27 @@ def words_off_the_page(pdf: Path) -> list[str]:
 
         page.extract_text(visitor_text=visit)
     return outside
+
+
+def test_the_brief_lists_forty_problems_a_district_at_a_time_and_counts_the_rest(tmp_path: Path) -> None:
+    # A base-year tab typed wrong makes hundreds of problems: listed whole, 500 took 42 pages, and a
+    # national one would outrun the renderer's time limit. The tab ตรวจสอบข้อมูล keeps every one.
+    tabs = {t.title: list(t.rows) for t in demo_tabs()}
+    tabs[BASE_YEAR_TAB] += [("ท่าบ่อ", f"เดือนที่ {n}", "หนึ่งแสน") for n in range(500)]
+    outcome = run(MemorySource(tabs), DEMO_AS_OF)
+    everywhere = {i.district for i in outcome.issues}
+    assert len(outcome.issues) == 506
+
+    files = brief.write_brief(outcome, CONFIG, output=tmp_path, folders=[TEMPLATES])
+    html = files.html.read_text(encoding="utf-8")
+    assert html.count('<td class="where">') == brief.BRIEF_PROBLEMS == 40
+    for district in everywhere:  # ท่าบ่อ's five hundred do not hide the others' one or two
+        assert re.search(rf'<td class="name" rowspan="\d+">{re.escape(district)}</td>', html), district
+    assert "และอีก ๔๖๖ รายการ ดูครบทุกรายการในแท็บ “ตรวจสอบข้อมูล” ของสเปรดชีต" in html
+    assert files.pages <= 7
+
+
+def test_a_brief_with_few_problems_lists_them_all(rendered: brief.BriefFiles) -> None:
+    html = rendered.html.read_text(encoding="utf-8")
+    assert html.count('<td class="where">') == len(demo_outcome().issues)
+    assert "และอีก" not in html

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import itertools
 import json
 import logging
 import os
@@ -157,11 +158,18 @@ def _current_round(results: Sequence[DistrictResult], digits: Numerals) -> dict[
     }
 
 
-def _problems(outcome: Outcome, digits: Numerals) -> list[dict[str, Any]]:
-    """Every problem, by district as written: where it is, who sent it and when, why, and what to do."""
+# Rows of problems the brief lists. A systematic mistake (a base-year tab typed wrong, a month question
+# answered in a new way) can make thousands: listed whole they took 42 pages for 500 and would have
+# outrun the renderer's time limit, so the rest are counted, and the tab ตรวจสอบข้อมูล lists every one.
+BRIEF_PROBLEMS = 40
+UNNAMED = "(ไม่ระบุ)"
+
+
+def _problems(issues: Sequence[Issue], digits: Numerals) -> list[dict[str, Any]]:
+    """The problems, by district as written: where each is, who sent it and when, why, and what to do."""
     groups: dict[str, list[Issue]] = {}
-    for issue in sorted(outcome.issues, key=lambda i: (i.tab, i.row)):
-        groups.setdefault(issue.district or "(ไม่ระบุ)", []).append(issue)
+    for issue in issues:
+        groups.setdefault(issue.district or UNNAMED, []).append(issue)
     return [
         {
             "district": district,
@@ -178,8 +186,27 @@ def _problems(outcome: Outcome, digits: Numerals) -> list[dict[str, Any]]:
                 for i in issues
             ],
         }
-        for district, issues in sorted(groups.items())
+        for district, issues in groups.items()
     ]
+
+
+def _listed_problems(outcome: Outcome) -> tuple[list[Issue], list[Issue]]:
+    """The problems the brief lists, in its order (by district as written, then tab and row), and the
+    rest. Taken a district at a time, its first problem, then its second, so that one district's hundred
+    cannot hide another's one."""
+    issues = sorted(outcome.issues, key=lambda i: (i.district or UNNAMED, i.tab, i.row))
+    groups: dict[str, list[Issue]] = {}
+    for issue in issues:
+        groups.setdefault(issue.district or UNNAMED, []).append(issue)
+    turns = itertools.chain.from_iterable(itertools.zip_longest(*groups.values()))
+    chosen = {id(i) for i in itertools.islice((i for i in turns if i is not None), BRIEF_PROBLEMS)}
+    return [i for i in issues if id(i) in chosen], [i for i in issues if id(i) not in chosen]
+
+
+def _more_problems(rest: Sequence[Issue], digits: Numerals, tab: str) -> str:
+    if not rest:
+        return ""
+    return digits(f"และอีก {len(rest):,} รายการ ดูครบทุกรายการในแท็บ “{tab}” ของสเปรดชีต")
 
 
 BASE_YEAR_KIND = "ยอดปีฐาน"
@@ -294,6 +321,7 @@ def brief_context(outcome: Outcome, config: Config) -> dict[str, Any]:
             for row, result in zip(districts, results, strict=True)
         ]
     as_of = to_bangkok(outcome.as_of)
+    listed, rest = _listed_problems(outcome)
     return {
         "title": digits(f"สรุปผล{province.mission} {outcome.quarter.label} {province.office}"),
         "office": province.office,
@@ -326,7 +354,8 @@ def brief_context(outcome: Outcome, config: Config) -> dict[str, Any]:
             if not summarised  # in an annex, each district's rounds are one cell of its row
         ],
         "fiscal_year": _fiscal_year(outcome, digits, table=not summarised),
-        "problems": _problems(outcome, digits),
+        "problems": _problems(listed, digits),
+        "more_problems": _more_problems(rest, digits, config.form.tabs.problems),
         "qr_svg": Markup(qr_svg(province.form_url)) if province.form_url else "",
         "form_url": province.form_url,
         "coordinators": [
