@@ -165,11 +165,15 @@ BRIEF_PROBLEMS = 40
 UNNAMED = "(ไม่ระบุ)"
 
 
-def _problems(issues: Sequence[Issue], digits: Numerals) -> list[dict[str, Any]]:
-    """The problems, by district as written: where each is, who sent it and when, why, and what to do."""
+def _by_district(issues: Iterable[Issue]) -> dict[str, list[Issue]]:
     groups: dict[str, list[Issue]] = {}
     for issue in issues:
         groups.setdefault(issue.district or UNNAMED, []).append(issue)
+    return groups
+
+
+def _problems(issues: Sequence[Issue], digits: Numerals) -> list[dict[str, Any]]:
+    """The problems, by district as written: where each is, who sent it and when, why, and what to do."""
     return [
         {
             "district": district,
@@ -183,10 +187,10 @@ def _problems(issues: Sequence[Issue], digits: Numerals) -> list[dict[str, Any]]
                     "reason": digits(i.reason),
                     "remedy": digits(i.remedy),
                 }
-                for i in issues
+                for i in group
             ],
         }
-        for district, issues in groups.items()
+        for district, group in _by_district(issues).items()
     ]
 
 
@@ -195,10 +199,7 @@ def _listed_problems(outcome: Outcome) -> tuple[list[Issue], list[Issue]]:
     rest. Taken a district at a time, its first problem, then its second, so that one district's hundred
     cannot hide another's one."""
     issues = sorted(outcome.issues, key=lambda i: (i.district or UNNAMED, i.tab, i.row))
-    groups: dict[str, list[Issue]] = {}
-    for issue in issues:
-        groups.setdefault(issue.district or UNNAMED, []).append(issue)
-    turns = itertools.chain.from_iterable(itertools.zip_longest(*groups.values()))
+    turns = itertools.chain.from_iterable(itertools.zip_longest(*_by_district(issues).values()))
     chosen = {id(i) for i in itertools.islice((i for i in turns if i is not None), BRIEF_PROBLEMS)}
     return [i for i in issues if id(i) in chosen], [i for i in issues if id(i) not in chosen]
 
@@ -446,7 +447,7 @@ def render_pdf(
 
 # WeasyPrint's process grows by about a quarter of a megabyte a brief and never gives it back (measured:
 # 76 MB after the first demo brief, 144 MB after 250), and a service runs for years: a renderer is
-# replaced after this many briefs, which bounds it near 90 MB for a second's start every fifty briefs.
+# replaced after this many briefs, which kept it under 100 MB, for a second's start every fifty briefs.
 RENDERS_PER_PROCESS = 50
 
 
