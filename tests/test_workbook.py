@@ -190,3 +190,24 @@ def test_a_number_is_read_as_its_format_shows_it(
     book.save(path)
     with open_workbook(path) as opened:
         assert opened.tab("ข้อมูล").rows[1] == (expected,)
+
+
+def test_a_workbook_reached_through_a_link_is_written_where_the_link_points(tmp_path: Path) -> None:
+    # An office keeps the workbook on a shared folder and links to it: the run must update that file,
+    # not put a copy in place of the link.
+    shared = tmp_path / "shared" / "otop.xlsx"
+    shared.parent.mkdir()
+    assert main(["demo", str(shared)]) == 0
+    link = tmp_path / "otop.xlsx"
+    link.symlink_to(shared)
+    assert main(["run", "--workbook", str(link), "--as-of", "2024-09-16T08:00", "--no-brief"]) == 0
+    assert link.is_symlink()
+    assert link.resolve() == shared.resolve()
+    with zipfile.ZipFile(shared) as package:
+        assert "สรุปผล" in package.read("xl/workbook.xml").decode()
+    # Its lock lies beside the file, where a run through another link or path finds it too.
+    assert sorted(p.name for p in shared.parent.iterdir()) == [".otop.xlsx.otop-sync-lock", "otop.xlsx"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["otop.xlsx", "shared"]
+    # Excel marks the file itself as open, beside it: a run through the link sees that too.
+    (shared.parent / "~$otop.xlsx").write_bytes(b"")
+    assert main(["run", "--workbook", str(link), "--as-of", "2024-09-16T08:00", "--no-brief"]) == 1

@@ -337,5 +337,7 @@ class App:
 
 
 def _beside(workbook: Path) -> Path:
-    """The lock of a workbook, beside it: every run on that file takes turns, wherever it starts."""
+    """The lock of a workbook, beside it: every run on that file takes turns, wherever it starts and
+    whichever link it goes through."""
+    workbook = workbook.resolve()
     return workbook.with_name(f".{workbook.name}.otop-sync-lock")

@@ -16,8 +16,10 @@ from pathlib import Path
 def atomic_target(path: Path, *, mode: int | None = None) -> Iterator[Path]:
     """A temporary path beside `path`; when the block succeeds it replaces `path`, otherwise it is removed.
 
-    The new file keeps the old one's permissions, or takes `mode` when there is no old one.
+    The new file keeps the old one's permissions, or takes `mode` when there is no old one. A symbolic
+    link is followed: the file it names is replaced, and the link stays a link to it.
     """
+    path = path.resolve()  # else the rename would put the new file in place of the link, not its file
     descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(descriptor)
     try:

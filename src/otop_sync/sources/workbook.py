@@ -35,7 +35,9 @@ if TYPE_CHECKING:
 
 
 def owner_files(path: Path) -> tuple[Path, Path]:
-    """The files Excel ("~$name") and LibreOffice (".~lock.name#") leave beside a workbook they have open."""
+    """The files Excel ("~$name") and LibreOffice (".~lock.name#") leave beside a workbook they have open,
+    beside the file itself when `path` is a link to it."""
+    path = path.resolve()
     return path.with_name("~$" + path.name), path.with_name(f".~lock.{path.name}#")
 
 
