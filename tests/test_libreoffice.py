@@ -11,6 +11,7 @@ OTOP_SYNC_REQUIRE_LIBREOFFICE is set, as `.ci/run` sets it: there a missing Libr
 from __future__ import annotations
 
 import csv
+import json
 import os
 import shutil
 import subprocess
@@ -86,3 +87,19 @@ def test_libreoffice_keeps_the_row_heights_that_show_wrapped_text(written: Path,
                 title,
                 number,
             )
+
+
+def test_a_workbook_saved_again_by_libreoffice_grades_the_same(
+    written: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A coordinator opens the workbook in LibreOffice and saves it: LibreOffice writes every tab again,
+    # its own way (shared strings, its styles, dates as styled numbers). The next run must read the
+    # answers, the base year and the closed quarters exactly as before.
+    run = ["run", "--as-of", "2024-09-16T08:00", "--no-brief", "--dry-run", "--json"]
+    assert main([*run, "--workbook", str(written)]) == 0
+    before = json.loads(capsys.readouterr().out)
+    convert(written, "xlsx", tmp_path / "saved")
+    assert main([*run, "--workbook", str(tmp_path / "saved" / written.name)]) == 0
+    after = json.loads(capsys.readouterr().out)
+    assert {**after, "computed_at": None} == {**before, "computed_at": None}
+    assert before["rows"] == {"read": 33, "used": 12, "superseded": 16, "rejected": 5}
