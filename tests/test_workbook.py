@@ -211,3 +211,31 @@ def test_a_workbook_reached_through_a_link_is_written_where_the_link_points(tmp_
     # Excel marks the file itself as open, beside it: a run through the link sees that too.
     (shared.parent / "~$otop.xlsx").write_bytes(b"")
     assert main(["run", "--workbook", str(link), "--as-of", "2024-09-16T08:00", "--no-brief"]) == 1
+
+
+def test_a_strict_open_xml_workbook_is_one_line_saying_how_to_save_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Excel's Save As offers "Strict Open XML Spreadsheet (*.xlsx)" beside "Excel Workbook (*.xlsx)": the
+    # same extension, every part in other namespaces. It is not damaged, and saying so would mislead.
+    plain, strict = tmp_path / "plain.xlsx", tmp_path / "strict.xlsx"
+    assert main(["demo", str(plain)]) == 0
+    renames = {
+        b"http://schemas.openxmlformats.org/spreadsheetml/2006/main": b"http://purl.oclc.org/ooxml/spreadsheetml/main",
+        b"http://schemas.openxmlformats.org/officeDocument/2006/relationships": (
+            b"http://purl.oclc.org/ooxml/officeDocument/relationships"
+        ),
+    }
+    with zipfile.ZipFile(plain) as old, zipfile.ZipFile(strict, "w", zipfile.ZIP_DEFLATED) as new:
+        for info in old.infolist():
+            data = old.read(info)
+            for transitional, purl in renames.items():
+                data = data.replace(transitional, purl)
+            new.writestr(info.filename, data)
+    before = strict.read_bytes()
+    assert main(["run", "--workbook", str(strict), "--as-of", "2024-09-16T08:00", "--no-brief"]) == 1
+    assert capsys.readouterr().err.strip().splitlines()[-1] == (
+        f"otop-sync: error: {strict}: it is saved as a Strict Open XML Spreadsheet, which otop_sync does "
+        "not read: in Excel, File > Save As > Excel Workbook (*.xlsx)"
+    )
+    assert strict.read_bytes() == before

@@ -24,6 +24,7 @@ from otop_sync.sources.xlsx_package import PackageError, replace_sheets
 from otop_sync.sources.xlsx_reader import (
     DEFAULT_LIMITS,
     DamagedError,
+    StrictError,
     TooLargeError,
     WorkbookReader,
     open_workbook,
@@ -79,6 +80,8 @@ class WorkbookSource:
             raise SourceError(
                 f"{self.path} is damaged: {exc}; open it in Excel or LibreOffice and save it again"
             ) from None
+        except StrictError as exc:
+            raise SourceError(f"{self.path}: {exc}") from None
         except TooLargeError as exc:
             raise SourceError(f"{self.path} is too large to read: {exc}") from None
         except OSError as exc:

@@ -34,6 +34,9 @@ MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 DOC_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
 OFFICE_DOCUMENT = DOC_REL + "/officeDocument"
+# Excel's "Strict Open XML Spreadsheet", a choice of its Save As beside "Excel Workbook", also ends in
+# .xlsx but names everything in other namespaces (ECMA-376 part 1, strict conformance).
+STRICT_OFFICE_DOCUMENT = "http://purl.oclc.org/ooxml/officeDocument/relationships/officeDocument"
 MAX_COLUMNS = 256  # of a header: a form has a few dozen questions; past this, a header is junk
 _ROW, _CELL, _VALUE, _FORMULA = (f"{{{MAIN}}}{name}" for name in ("row", "c", "v", "f"))
 _TEXT, _INLINE, _RUN, _PHONETIC = (f"{{{MAIN}}}{name}" for name in ("t", "is", "r", "rPh"))
@@ -52,6 +55,11 @@ DEFAULT_LIMITS = WorkbookLimits()
 
 class DamagedError(Exception):
     """The package is not a well-formed workbook; the message says where."""
+
+
+class StrictError(Exception):
+    """The package is a Strict Open XML workbook, which otop_sync does not read; the message says how to
+    save it as one it does."""
 
 
 class TooLargeError(Exception):
@@ -107,9 +115,14 @@ class WorkbookReader:
 
     def _office_document(self) -> str:
         root = self._xml("_rels/.rels")
-        for rel in root.iter(f"{{{PKG_REL}}}Relationship"):
-            if rel.get("Type") == OFFICE_DOCUMENT:
-                return str(rel.get("Target")).lstrip("/")
+        kinds = {rel.get("Type"): rel.get("Target") for rel in root.iter(f"{{{PKG_REL}}}Relationship")}
+        if kinds.get(OFFICE_DOCUMENT):
+            return str(kinds[OFFICE_DOCUMENT]).lstrip("/")
+        if kinds.get(STRICT_OFFICE_DOCUMENT):
+            raise StrictError(
+                "it is saved as a Strict Open XML Spreadsheet, which otop_sync does not read: in Excel, "
+                "File > Save As > Excel Workbook (*.xlsx)"
+            )
         raise DamagedError("it names no workbook part")
 
     def _relations(self, part: str) -> _Relations:
@@ -380,7 +393,7 @@ def translated_damage() -> Iterator[None]:
     """Whatever a malformed package makes the libraries below raise, as one DamagedError."""
     try:
         yield
-    except (DamagedError, TooLargeError):
+    except (DamagedError, StrictError, TooLargeError):
         raise
     except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
         raise DamagedError(f"its compressed data is broken ({exc})") from None
