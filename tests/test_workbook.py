@@ -239,3 +239,17 @@ def test_a_strict_open_xml_workbook_is_one_line_saying_how_to_save_it(
         "not read: in Excel, File > Save As > Excel Workbook (*.xlsx)"
     )
     assert strict.read_bytes() == before
+
+
+@pytest.mark.parametrize("name", ["otop.xls", "otop.ods", "otop.xlsm", "otop.csv"])
+def test_a_file_of_another_kind_is_one_line_saying_how_to_save_it(
+    tmp_path: Path, name: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(b"not read")
+    assert main(["run", "--workbook", str(path), "--as-of", "2024-09-16T08:00", "--no-brief"]) == 1
+    assert capsys.readouterr().err.strip().splitlines()[-1] == (
+        f"otop-sync: error: {path}: not an .xlsx workbook; open it in Excel or LibreOffice and save it as "
+        "an Excel Workbook (.xlsx)"
+    )
+    assert path.read_bytes() == b"not read"

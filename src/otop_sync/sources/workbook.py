@@ -70,7 +70,10 @@ class WorkbookSource:
     def _reading(self) -> Iterator[WorkbookReader]:
         """The package open for reading; whatever is wrong with it is one line saying what to do."""
         if self.path.suffix.lower() != ".xlsx":
-            raise SourceError(f"{self.path}: not an .xlsx workbook")
+            raise SourceError(
+                f"{self.path}: not an .xlsx workbook; open it in Excel or LibreOffice and save it as an "
+                "Excel Workbook (.xlsx)"
+            )
         try:
             with open_workbook(self.path, self.limits) as book:
                 yield book
