@@ -253,3 +253,14 @@ def test_a_file_of_another_kind_is_one_line_saying_how_to_save_it(
         "an Excel Workbook (.xlsx)"
     )
     assert path.read_bytes() == b"not read"
+
+
+def test_a_folder_given_as_the_workbook_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for folder in (tmp_path, tmp_path / "otop.xlsx"):  # a folder, even one named like a workbook
+        folder.mkdir(exist_ok=True)
+        assert main(["run", "--workbook", str(folder), "--as-of", "2024-09-16T08:00", "--no-brief"]) == 1
+        assert capsys.readouterr().err.strip().splitlines()[-1] == (
+            f"otop-sync: error: {folder}: a folder, not a workbook; name the .xlsx file in it"
+        )

@@ -69,6 +69,8 @@ class WorkbookSource:
     @contextmanager
     def _reading(self) -> Iterator[WorkbookReader]:
         """The package open for reading; whatever is wrong with it is one line saying what to do."""
+        if self.path.is_dir():
+            raise SourceError(f"{self.path}: a folder, not a workbook; name the .xlsx file in it")
         if self.path.suffix.lower() != ".xlsx":
             raise SourceError(
                 f"{self.path}: not an .xlsx workbook; open it in Excel or LibreOffice and save it as an "
