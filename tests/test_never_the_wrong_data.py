@@ -238,6 +238,7 @@ def test_check_names_each_problem_in_one_line_and_exits_1(
         f"folders: state {tmp_path / 'a-file' / 'state'} cannot be written ({tmp_path / 'a-file'} is not a "
         "folder this user can write): set [service] state_dir to one it can",
         f"folders: briefs {province.resolve() / 'briefs'}: writable",
+        f"folders: workbook {province.resolve()}: writable",
     ]
     # A check writes nothing: no folder created, no demo written.
     assert sorted(tmp_path.iterdir()) == [tmp_path / "a-file", province]

@@ -284,17 +284,20 @@ class App:
             ),
             True,
         )
+        folders = [
+            ("[service] state_dir", "state", config.service.state_dir),
+            ("[brief] output", "briefs", config.brief.output),
+        ]
         try:
             target = make_target()
             if target.demo:
                 findings += Findings((f"spreadsheet: {NONE_CONFIGURED}: the demo",), True)
             findings += check_source(target.source, config.form)
+            if isinstance(target.source, WorkbookSource):
+                # The workbook is replaced through a new file beside it, and its lock lies there too.
+                folders.append(("[province] workbook", "workbook", target.source.path.resolve().parent))
         except OtopSyncError as exc:
             findings += Findings((f"spreadsheet: {exc}",), False)
-        folders = [
-            ("[service] state_dir", "state", config.service.state_dir),
-            ("[brief] output", "briefs", config.brief.output),
-        ]
         return (
             findings
             + self._check_form()
