@@ -96,6 +96,20 @@ growth_pct = { operator = ">", value = "10" }
         ("province.toml", 'code = "4302"', 'code = "Tha Bo"', "province.toml: districts[1].code"),
         ("form.toml", 'summary = "สรุปผล"', 'summary = "ผลรายไตรมาส"', "form.toml: tabs.summary"),
         ("form.toml", "[columns]", "[columns\n", "form.toml: (syntax)"),
+        # The brief prints the form's link as a QR code: a prefilled link can be longer than one holds.
+        (
+            "province.toml",
+            'form_url = "https://forms.gle/otop-nongkhai-example"',
+            'form_url = "https://docs.google.com/forms/d/e/x/viewform?' + "entry.1=abc&" * 200 + '"',
+            "province.toml: province.form_url: 2,445 bytes is more than a QR code holds (2,331): use the "
+            "form's short link",
+        ),
+        (
+            "province.toml",
+            'form_url = "https://forms.gle/otop-nongkhai-example"',
+            'form_url = "forms.gle/otop-nongkhai-example"',
+            "province.toml: province.form_url: 'forms.gle/otop-nongkhai-example' is not a web link",
+        ),
     ],
 )
 def test_configuration_errors_name_the_file_and_key(

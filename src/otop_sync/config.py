@@ -411,6 +411,25 @@ def form_id(text: str) -> str:
     return key
 
 
+# The most a QR code holds at the error correction the brief prints (M), as bytes: version 40 (ISO/IEC
+# 18004, table 7). A prefilled link to the form can be longer; the form's short link is some 30.
+QR_BYTES = 2331
+
+
+def _form_url(province: _Table) -> str:
+    """The form's link for respondents, which the brief and `otop-sync qr` print as a QR code."""
+    url = province.text("form_url", "").strip()
+    if url and not url.startswith(("https://", "http://")):
+        raise province.fail("form_url", f"{url[:60]!r} is not a web link (https://…): copy the form's link")
+    if len(url.encode()) > QR_BYTES:
+        raise province.fail(
+            "form_url",
+            f"{len(url.encode()):,} bytes is more than a QR code holds ({QR_BYTES:,}): use the form's short "
+            "link (Send > link > Shorten URL, https://forms.gle/…)",
+        )
+    return url
+
+
 def _parse_province(doc: _Table, base: Path) -> Province:
     province = doc.table("province")
     coordinators = tuple(
@@ -424,7 +443,7 @@ def _parse_province(doc: _Table, base: Path) -> Province:
         department=province.text("department"),
         slogan=province.text("slogan", ""),
         mission=province.text("mission"),
-        form_url=province.text("form_url", ""),
+        form_url=_form_url(province),
         workbook=province.resolved("workbook", base),
         coordinators=coordinators,
         districts=_parse_districts(doc),
