@@ -104,12 +104,6 @@ growth_pct = { operator = ">", value = "10" }
             "province.toml: province.form_url: 2,445 bytes is more than a QR code holds (2,331): use the "
             "form's short link",
         ),
-        (
-            "province.toml",
-            'form_url = "https://forms.gle/otop-nongkhai-example"',
-            'form_url = "forms.gle/otop-nongkhai-example"',
-            "province.toml: province.form_url: 'forms.gle/otop-nongkhai-example' is not a web link",
-        ),
     ],
 )
 def test_configuration_errors_name_the_file_and_key(
