@@ -152,6 +152,25 @@ def test_a_per_quarter_tab_of_an_earlier_version_keeps_its_closed_quarters(workb
     assert rows[0][12] == "รอบที่ 1 (ต.ค. ม.ค. เม.ย. ก.ค.)"
 
 
+def test_a_per_quarter_tab_a_coordinator_added_a_column_to_keeps_its_closed_quarters(workbook: Path) -> None:
+    assert main(["run", "--workbook", str(workbook), "--as-of", AS_OF]) == 0
+    before = cells(workbook, "ผลรายไตรมาส")
+    book = load_workbook(workbook)
+    tab = book["ผลรายไตรมาส"]
+    tab.insert_cols(4)  # a column of the coordinator's own, before the latest month
+    tab["D1"] = "บันทึกของผู้ประสานงาน"
+    closed = next(row for row in range(2, tab.max_row + 1) if tab[f"C{row}"].value == "ไตรมาส 3/2567")
+    tab[f"D{closed}"] = "โทรถามแล้ว"
+    tab[f"J{closed}"] = "A"  # the grade column, one to the right now: as graded then, under an older rubric
+    book.save(workbook)
+    assert main(["run", "--workbook", str(workbook), "--as-of", AS_OF]) == 0
+    rows = cells(workbook, "ผลรายไตรมาส")
+    assert rows[closed - 1][8] == "A"  # kept, not regraded
+    # The tab is otop_sync's, replaced whole: its columns as they were, the coordinator's gone.
+    assert rows[0] == before[0]
+    assert [row[:8] for row in rows] == [row[:8] for row in before]
+
+
 def test_a_second_run_leaves_the_tabs_identical_and_only_the_log_grows(workbook: Path) -> None:
     inputs = {t: cells(workbook, t) for t in (RESPONSES_TAB, BASE_YEAR_TAB)}
     assert main(["run", "--workbook", str(workbook), "--as-of", AS_OF]) == 0

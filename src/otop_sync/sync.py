@@ -152,22 +152,27 @@ def _quarterly_rows(outcome: Outcome, kept: Mapping[Key, Row], *, current: Quart
 
 
 def _previous_rows(previous: Tab | None) -> dict[Key, Row]:
-    """The rows of an earlier per-quarter tab, when it has today's columns; otherwise nothing is kept."""
+    """The rows of an earlier per-quarter tab, when it has today's columns, found by their titles (a
+    coordinator may have added or moved one since); otherwise nothing is kept."""
     if previous is None or not previous.rows:
         return {}
-    header = [display(v).strip() for v in previous.rows[0]][: len(RESULT_COLUMNS)]
     expected = [c.title for c in RESULT_COLUMNS]
-    for index in ROUND_COLUMNS:  # named "รอบเดือนที่ n" before: the same columns
-        if index < len(header):
-            header[index] = expected[index]
-    if header != expected:
-        return {}
-    kept: dict[Key, Row] = {}
+    # The rounds were named "รอบเดือนที่ n" before: the same columns.
+    renamed = {f"รอบเดือนที่ {n}": expected[index] for n, index in enumerate(ROUND_COLUMNS, start=1)}
+    header = [renamed.get(title, title) for title in (display(v).strip() for v in previous.rows[0])]
     width = len(RESULT_COLUMNS)
+    positions: list[int] | None = None  # None: today's columns, in today's order
+    if header[:width] != expected:
+        found = {title: index for index, title in reversed(list(enumerate(header)))}  # the first of each
+        if not all(title in found for title in expected):
+            return {}
+        positions = [found[title] for title in expected]
+    kept: dict[Key, Row] = {}
     quarters: dict[str, Quarter | None] = {}  # a few labels, each read once
     for raw in previous.rows[1:]:
+        cells = raw[:width] if positions is None else [raw[i] if i < len(raw) else None for i in positions]
         # Text, whole numbers and empty cells are cells already: only the rest is converted.
-        row = cast(Row, tuple(v if v is None or type(v) in (str, int) else as_cell(v) for v in raw[:width]))
+        row = cast(Row, tuple(v if v is None or type(v) in (str, int) else as_cell(v) for v in cells))
         row += (None,) * (width - len(row))
         label = str(row[2] or "")
         if label not in quarters:
