@@ -184,6 +184,24 @@ def test_a_second_run_leaves_the_tabs_identical_and_only_the_log_grows(workbook:
     assert {t: cells(workbook, t) for t in inputs} == inputs
 
 
+def test_the_run_log_keeps_its_history_under_its_titles_when_a_coordinator_adds_a_column(
+    workbook: Path,
+) -> None:
+    assert main(["run", "--workbook", str(workbook), "--as-of", AS_OF]) == 0
+    before = cells(workbook, "บันทึกการประมวลผล")
+    book = load_workbook(workbook)
+    tab = book["บันทึกการประมวลผล"]
+    tab.insert_cols(2)  # the coordinator's own column, between when and as-of
+    tab["B1"] = "ผู้ตรวจ"
+    tab["B2"] = "สมศรี"
+    book.save(workbook)
+    assert main(["run", "--workbook", str(workbook), "--as-of", AS_OF]) == 0
+    after = cells(workbook, "บันทึกการประมวลผล")
+    assert after[0] == before[0]
+    assert after[1] == before[1]  # the earlier run, under the titles it was written under
+    assert len(after) == len(before) + 1
+
+
 def test_dry_run_leaves_the_file_byte_identical(workbook: Path, capsys: pytest.CaptureFixture[str]) -> None:
     before = workbook.read_bytes()
     result = run_json(capsys, "--workbook", str(workbook), "--as-of", AS_OF, "--dry-run")

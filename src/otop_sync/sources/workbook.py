@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from otop_sync.atomic import atomic_target
-from otop_sync.cells import CellValue, Formula
+from otop_sync.cells import CellValue, Formula, display
 from otop_sync.config import Form, WorkbookLimits
 from otop_sync.errors import LayoutError, SourceError
 from otop_sync.responses import Tab
@@ -29,7 +29,7 @@ from otop_sync.sources.xlsx_reader import (
     WorkbookReader,
     open_workbook,
 )
-from otop_sync.tables import Table, as_cell
+from otop_sync.tables import Cell, Table, as_cell
 
 if TYPE_CHECKING:
     from openpyxl import Workbook
@@ -48,7 +48,7 @@ class WorkbookSource:
     def __init__(self, path: Path, limits: WorkbookLimits = DEFAULT_LIMITS) -> None:
         self.path = path
         self.limits = limits
-        self._run_log: tuple[tuple[CellValue, ...], ...] | None = None  # known once read
+        self._run_log: tuple[tuple[CellValue, ...], ...] | None = None  # its header and rows, once read
 
     def read(self, form: Form) -> SheetData:
         tabs = form.tabs
@@ -59,7 +59,7 @@ class WorkbookSource:
             if tabs.base_year not in book.sheetnames:
                 raise LayoutError(f"{self.path}: no tab named {tabs.base_year!r} (the base-year sales)")
             present = set(book.sheetnames)
-            self._run_log = book.tab(tabs.run_log).rows[1:] if tabs.run_log in present else ()
+            self._run_log = book.tab(tabs.run_log).rows if tabs.run_log in present else ()
             return SheetData(
                 responses=tuple(book.tab(title) for title in responses),
                 base_year=book.tab(tabs.base_year),
@@ -102,7 +102,7 @@ class WorkbookSource:
                 )
         log = writes.run_log
         # The run log is the one tab that grows: its earlier rows are written back above the new one.
-        earlier = tuple(tuple(as_cell(v) for v in row) for row in self._run_log)
+        earlier = _under(tuple(c.title for c in log.columns), self._run_log)
         full_log = Table(log.title, log.columns, (*earlier, *log.rows))
         try:
             with atomic_target(self.path) as temporary:
@@ -120,7 +120,21 @@ class WorkbookSource:
             raise SourceError(
                 f"{self.path}: cannot be written ({exc.strerror or exc}); it is unchanged"
             ) from exc
-        self._run_log = full_log.rows
+        self._run_log = (tuple(c.title for c in log.columns), *full_log.rows)
+
+
+def _under(titles: tuple[str, ...], tab: tuple[tuple[CellValue, ...], ...]) -> tuple[tuple[Cell, ...], ...]:
+    """The rows of a tab (its header first) as cells under `titles`. Columns are found by their titles
+    when every one is there, so that a column a coordinator added or moved does not shift the rows under
+    otop_sync's titles; otherwise (titles of an earlier version) they are taken in order."""
+    if not tab:
+        return ()
+    header = [display(v).strip() for v in tab[0]]
+    found = {title: index for index, title in reversed(list(enumerate(header)))}  # the first of each
+    if header[: len(titles)] == list(titles) or not all(title in found for title in titles):
+        return tuple(tuple(as_cell(v) for v in row) for row in tab[1:])
+    picks = [found[title] for title in titles]
+    return tuple(tuple(as_cell(row[i]) if i < len(row) else None for i in picks) for row in tab[1:])
 
 
 def save_atomically(book: Workbook, path: Path) -> None:
