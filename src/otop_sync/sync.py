@@ -35,6 +35,7 @@ from otop_sync.tables import (
     result_row,
     results_table,
     run_log_row,
+    title_positions,
 )
 
 
@@ -163,10 +164,9 @@ def _previous_rows(previous: Tab | None) -> dict[Key, Row]:
     width = len(RESULT_COLUMNS)
     positions: list[int] | None = None  # None: today's columns, in today's order
     if header[:width] != expected:
-        found = {title: index for index, title in reversed(list(enumerate(header)))}  # the first of each
-        if not all(title in found for title in expected):
+        positions = title_positions(header, expected)
+        if positions is None:
             return {}
-        positions = [found[title] for title in expected]
     kept: dict[Key, Row] = {}
     quarters: dict[str, Quarter | None] = {}  # a few labels, each read once
     for raw in previous.rows[1:]:

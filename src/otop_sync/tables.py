@@ -160,6 +160,13 @@ def cell_text(text: str) -> str:
     return fit(text, CELL_TEXT_LIMIT, lambda kept: f"…(ตัดเหลือ {len(kept):,} ตัวอักษร)")
 
 
+def title_positions(header: Sequence[str], titles: Sequence[str]) -> list[int] | None:
+    """Where each of `titles` stands in `header` (the first of each), or None when one is missing: an
+    owned tab read back, whose columns a coordinator may have moved or added to."""
+    found = {title: index for index, title in reversed(list(enumerate(header)))}
+    return [found[title] for title in titles] if all(title in found for title in titles) else None
+
+
 def as_cell(value: CellValue) -> Cell:
     """A value read back from a tab (an earlier run's results or log) as a cell to write again."""
     if isinstance(value, bool):

@@ -29,7 +29,7 @@ from otop_sync.sources.xlsx_reader import (
     WorkbookReader,
     open_workbook,
 )
-from otop_sync.tables import Cell, Table, as_cell
+from otop_sync.tables import Cell, Table, as_cell, title_positions
 
 if TYPE_CHECKING:
     from openpyxl import Workbook
@@ -130,10 +130,9 @@ def _under(titles: tuple[str, ...], tab: tuple[tuple[CellValue, ...], ...]) -> t
     if not tab:
         return ()
     header = [display(v).strip() for v in tab[0]]
-    found = {title: index for index, title in reversed(list(enumerate(header)))}  # the first of each
-    if header[: len(titles)] == list(titles) or not all(title in found for title in titles):
+    picks = None if header[: len(titles)] == list(titles) else title_positions(header, titles)
+    if picks is None:
         return tuple(tuple(as_cell(v) for v in row) for row in tab[1:])
-    picks = [found[title] for title in titles]
     return tuple(tuple(as_cell(row[i]) if i < len(row) else None for i in picks) for row in tab[1:])
 
 
