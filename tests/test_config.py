@@ -96,6 +96,20 @@ growth_pct = { operator = ">", value = "10" }
         ("province.toml", 'code = "4302"', 'code = "Tha Bo"', "province.toml: districts[1].code"),
         ("form.toml", 'summary = "สรุปผล"', 'summary = "ผลรายไตรมาส"', "form.toml: tabs.summary"),
         ("form.toml", "[columns]", "[columns\n", "form.toml: (syntax)"),
+        # A tab otop_sync adds must be one Excel opens without "repairing" the workbook.
+        (
+            "form.toml",
+            'summary = "สรุปผล"',
+            'summary = "สรุปผลการรายงานภารกิจสำคัญ OTOP ไตรมาสปัจจุบัน"',
+            "form.toml: tabs.summary: 'สรุปผลการรายงานภารกิจสำคัญ OTOP ไตรมาสปัจจุบัน' has 46 characters; "
+            "Excel names a tab with 31 at most",
+        ),
+        (
+            "form.toml",
+            'problems = "ตรวจสอบข้อมูล"',
+            'problems = "ตรวจสอบ/แก้ไข"',
+            "form.toml: tabs.problems: 'ตรวจสอบ/แก้ไข' holds '/', which Excel does not allow",
+        ),
         # The brief prints the form's link as a QR code: a prefilled link can be longer than one holds.
         (
             "province.toml",

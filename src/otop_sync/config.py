@@ -541,15 +541,37 @@ def _parse_districts(doc: _Table) -> tuple[District, ...]:
     return tuple(districts)
 
 
+# What Excel accepts as a tab's name, which otop_sync gives the tabs it adds: at most 31 characters, none
+# of \ / ? * : [ ], not blank and not quoted. A longer name makes Excel "repair" the workbook on opening
+# (openpyxl warns: "Title is more than 31 characters. Some applications may not be able to read the
+# file"); Google Sheets takes either.
+TAB_NAME_LENGTH = 31
+_TAB_NAME_FORBIDDEN = re.compile(r"[\\/?*:\[\]]")
+
+
+def _owned_tab(tabs: _Table, name: str) -> str:
+    """The name of a tab otop_sync adds to the spreadsheet: one Excel accepts."""
+    title = tabs.text(name)
+    if not title.strip() or title.startswith("'") or title.endswith("'"):
+        raise tabs.fail(name, f"{title!r} cannot name a tab: it is blank or quoted")
+    if len(title) > TAB_NAME_LENGTH:
+        raise tabs.fail(
+            name, f"{title!r} has {len(title)} characters; Excel names a tab with {TAB_NAME_LENGTH} at most"
+        )
+    if found := _TAB_NAME_FORBIDDEN.search(title):
+        raise tabs.fail(name, f"{title!r} holds {found[0]!r}, which Excel does not allow in a tab's name")
+    return title
+
+
 def _parse_form(doc: _Table) -> Form:
     tabs = doc.table("tabs")
     parsed_tabs = Tabs(
         responses=tabs.texts("responses"),
         base_year=tabs.text("base_year"),
-        summary=tabs.text("summary"),
-        quarterly=tabs.text("quarterly"),
-        problems=tabs.text("problems"),
-        run_log=tabs.text("run_log"),
+        summary=_owned_tab(tabs, "summary"),
+        quarterly=_owned_tab(tabs, "quarterly"),
+        problems=_owned_tab(tabs, "problems"),
+        run_log=_owned_tab(tabs, "run_log"),
     )
     owned = parsed_tabs.owned
     if len(set(owned)) != len(owned) or set(owned) & {*parsed_tabs.responses, parsed_tabs.base_year}:
