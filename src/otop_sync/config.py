@@ -542,9 +542,9 @@ def _parse_districts(doc: _Table) -> tuple[District, ...]:
 
 
 # What Excel accepts as a tab's name, which otop_sync gives the tabs it adds: at most 31 characters, none
-# of \ / ? * : [ ], not blank and not quoted. A longer name makes Excel "repair" the workbook on opening
-# (openpyxl warns: "Title is more than 31 characters. Some applications may not be able to read the
-# file"); Google Sheets takes either.
+# of \ / ? * : [ ], not blank and not quoted. With a longer name Excel says "We found a problem with some
+# content" and repairs the workbook by cutting the name to 31 (reported to openxlsx, issue 65, and to
+# PHP_XLSXWriter, issue 78), so the next run would not find its tab; Google Sheets takes either.
 TAB_NAME_LENGTH = 31
 _TAB_NAME_FORBIDDEN = re.compile(r"[\\/?*:\[\]]")
 
