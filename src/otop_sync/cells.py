@@ -6,7 +6,6 @@ a bad cell is data, reported with the row, never the end of a run.
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -16,7 +15,7 @@ from typing import TypeVar
 
 from otop_sync.config import District
 from otop_sync.periods import BANGKOK, BE_OFFSET, THAI_MONTHS, THAI_MONTHS_SHORT, Month, Quarter, to_bangkok
-from otop_sync.thai import CACHED_LENGTH, clean_text, district_key
+from otop_sync.thai import clean_text, district_key, remembered_when_short
 
 AnyDate = TypeVar("AnyDate", date, datetime)
 
@@ -216,15 +215,11 @@ def read_month(value: CellValue) -> Month | Problem:
         moment = _from_serial(float(value))
         month = Month.of(moment) if moment else None
     elif isinstance(value, str):
-        month = _month_from_short_text(value) if len(value) <= CACHED_LENGTH else _month_from_text(value)
+        month = _month_from_text(value)
     return month or Problem(f"เดือนที่รายงานอ่านไม่ได้ ({_quoted(value)})")
 
 
-@functools.lru_cache(maxsize=4096)  # a dozen labels, written a few ways, thousands of times each
-def _month_from_short_text(value: str) -> Month | None:
-    return _month_from_text(value)
-
-
+@remembered_when_short(4096)  # a dozen labels, written a few ways, thousands of times each
 def _month_from_text(value: str) -> Month | None:
     year_text, number = _split_month(clean_text(value))
     if year_text is None or number is None or not 1 <= number <= 12:

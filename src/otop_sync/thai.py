@@ -11,6 +11,8 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
+from collections.abc import Callable
+from typing import TypeVar
 
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
 _TO_ARABIC = str.maketrans("๐๑๒๓๔๕๖๗๘๙", "0123456789")
@@ -33,42 +35,43 @@ def normalise(text: str) -> str:
         text = reordered
 
 
-# A district's name, a month's label or an amount comes back thousands of times, so what is cleaned is
-# remembered; only when it is short, since a long text is seldom repeated, and a service that runs for
+# A district's name, a month's label or an amount comes back thousands of times, so what is made of it
+# is remembered; only when it is short, since a long text is seldom repeated, and a service that runs for
 # months must not keep a hostile workbook's megabyte answers after their run.
 CACHED_LENGTH = 200
+T = TypeVar("T")
 
 
+def remembered_when_short(maxsize: int) -> Callable[[Callable[[str], T]], Callable[[str], T]]:
+    """A function of one text whose results are remembered (the last `maxsize`) for texts of at most
+    CACHED_LENGTH characters; a longer text is worked out each time and not kept."""
+
+    def decorate(function: Callable[[str], T]) -> Callable[[str], T]:
+        cached = functools.lru_cache(maxsize=maxsize)(function)
+
+        @functools.wraps(function)
+        def call(text: str) -> T:
+            return cached(text) if len(text) <= CACHED_LENGTH else function(text)
+
+        return call
+
+    return decorate
+
+
+@remembered_when_short(65536)
 def clean_text(value: str) -> str:
     """Trimmed, runs of white space folded, zero-width characters dropped, Thai digits made Arabic, Thai
     spelling normalised."""
-    return _clean_short(value) if len(value) <= CACHED_LENGTH else _clean(value)
-
-
-def district_key(text: str) -> str:
-    """How a district's name, alias or code is compared: cleaned, without "อำเภอ"/"อ.", spaces or case."""
-    return _district_key_short(text) if len(text) <= CACHED_LENGTH else _district_key(text)
-
-
-def _clean(value: str) -> str:
     text = unicodedata.normalize("NFC", value).translate(_INVISIBLE).translate(_TO_ARABIC)
     return " ".join(normalise(text).split())
 
 
-def _district_key(text: str) -> str:
+@remembered_when_short(65536)
+def district_key(text: str) -> str:
+    """How a district's name, alias or code is compared: cleaned, without "อำเภอ"/"อ.", spaces or case."""
     folded = clean_text(text)
     for prefix in _DISTRICT_PREFIXES:
         if folded.startswith(prefix):
             folded = folded[len(prefix) :]
             break
     return "".join(folded.split()).casefold()
-
-
-@functools.lru_cache(maxsize=65536)
-def _clean_short(value: str) -> str:
-    return _clean(value)
-
-
-@functools.lru_cache(maxsize=65536)
-def _district_key_short(text: str) -> str:
-    return _district_key(text)
