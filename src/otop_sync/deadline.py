@@ -12,6 +12,7 @@ once it is spent, and a try is cut short where it would overrun it.
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 import threading
 import time
@@ -34,6 +35,23 @@ class AnswerTooLarge(requests.RequestException):
     """The answer would have been larger than the transport accepts: a fault, not data to wait for."""
 
 
+class BrokenAnswer(requests.ConnectionError):
+    """A success whose body is not what every answer of the service is (a JSON object): the connection
+    ended inside the headers, which http.client reads as their end, and the body came empty or cut.
+    A network fault to retry, never an empty result."""
+
+
+def json_object(response: requests.Response) -> dict[str, Any]:
+    """The body of a successful answer, which every API here sends as a JSON object, or BrokenAnswer."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        raise BrokenAnswer(f"the answer from {response.url} broke off (its body is not a JSON object)")
+    return body
+
+
 class Budget:
     """The time one operation may take, every try included; shared by the adapters it goes through."""
 
@@ -52,19 +70,64 @@ class Budget:
         return None if self._ends_at is None else self._ends_at - time.monotonic()
 
 
-class _Watch(threading.local):
-    """The connections the current thread's request is using, so the watchdog can cut them."""
+class _Watchdog:
+    """The sockets one request is using, held by descriptors of our own.
 
-    connections: list[HTTPConnection] | None = None
+    http.client lets go of a connection's socket as soon as the server says it will close (HTTP/1.0, or
+    ``Connection: close``), and TLS moves the socket to another object: a watchdog that looked the socket
+    up on the connection at the deadline would find nothing to cut and the trickle would go on. A
+    duplicated descriptor is the same connection whoever else holds or drops it, so shutting it down
+    always wakes the blocked read. The lock keeps a shutdown and the final close from crossing."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._held: list[socket.socket] = []
+        self.fired = False
+
+    def hold(self, sock: socket.socket | None) -> None:
+        if sock is None or sock.fileno() < 0:
+            return
+        held = socket.socket(fileno=os.dup(sock.fileno()))
+        with self._lock:
+            self._held.append(held)
+            if self.fired:  # connected after the deadline: cut at once
+                _shut(held)
+
+    def fire(self) -> None:
+        with self._lock:
+            self.fired = True
+            for held in self._held:
+                _shut(held)
+
+    def release(self) -> None:
+        with self._lock:
+            for held in self._held:
+                held.close()
+            self._held.clear()
+
+
+class _Watch(threading.local):
+    """The watchdog of the current thread's request, so its connections can hand it their sockets."""
+
+    dog: _Watchdog | None = None
 
 
 _watch = _Watch()
 
 
+def _hold(sock: socket.socket | None) -> None:
+    if _watch.dog is not None:
+        _watch.dog.hold(sock)
+
+
 class _WatchedHTTPConnection(HTTPConnection):
+    def _new_conn(self) -> socket.socket:
+        sock = super()._new_conn()
+        _hold(sock)  # before any TLS handshake, which could trickle too
+        return sock
+
     def request(self, *args: Any, **kwargs: Any) -> None:
-        if _watch.connections is not None:
-            _watch.connections.append(self)
+        _hold(self.sock)  # a kept-alive connection, opened by an earlier request
         super().request(*args, **kwargs)
 
 
@@ -117,11 +180,10 @@ class DeadlineAdapter(BaseAdapter):
             if left <= 0:
                 raise DeadlineExceeded(f"the time allowed for retries is spent; {request.url} was not sent")
             limit = min(limit, left)
-        fired = threading.Event()
-        connections: list[HTTPConnection] = []
-        timer = threading.Timer(limit, _cut, (fired, connections))
+        dog = _Watchdog()
+        timer = threading.Timer(limit, dog.fire)
         timer.daemon = True
-        outer, _watch.connections = _watch.connections, connections  # a request sent within another's
+        outer, _watch.dog = _watch.dog, dog  # a request sent within another's (a token on the way)
         timer.start()
         reached = False
         try:
@@ -130,16 +192,22 @@ class DeadlineAdapter(BaseAdapter):
             reached = True
             if not stream:
                 self._read_whole(response)
-            return response
         except Exception as exc:
             reached = reached or not never_reached(exc)
-            if fired.is_set():
+            if dog.fired:
                 raise DeadlineExceeded(f"no complete answer from {request.url} within {limit:g} s") from exc
             raise
         finally:
             timer.cancel()
-            _watch.connections = outer
+            dog.release()
+            _watch.dog = outer
             self.sent += reached  # once a request, as the server saw it
+        if dog.fired:
+            # A cut inside the headers reads as their end, and a cut body of an answer without a length
+            # as its end: http.client hands back what came, looking whole. It is not an answer.
+            response.close()
+            raise DeadlineExceeded(f"no complete answer from {request.url} within {limit:g} s (cut short)")
+        return response
 
     def close(self) -> None:
         self.inner.close()
@@ -175,14 +243,10 @@ def never_reached(exc: BaseException) -> bool:
     return False
 
 
-def _cut(fired: threading.Event, connections: list[HTTPConnection]) -> None:
-    fired.set()
-    for connection in list(connections):
-        sock = getattr(connection, "sock", None)
-        if sock is not None:
-            # shutdown, not close: it wakes a read blocked on the socket in the other thread.
-            with contextlib.suppress(OSError):  # already closed
-                sock.shutdown(socket.SHUT_RDWR)
+def _shut(sock: socket.socket) -> None:
+    # shutdown, not close: it wakes a read blocked on the socket in the other thread.
+    with contextlib.suppress(OSError):  # the server closed it already
+        sock.shutdown(socket.SHUT_RDWR)
 
 
 def _shorter(timeout: Any, limit: float) -> Any:

@@ -30,7 +30,7 @@ from tenacity import Retrying, retry_if_exception, stop_after_attempt, stop_befo
 from tenacity.wait import wait_random_exponential
 
 from otop_sync.config import DEFAULT_FORMS_ENDPOINT
-from otop_sync.deadline import Budget, DeadlineAdapter, DeadlineExceeded
+from otop_sync.deadline import BrokenAnswer, Budget, DeadlineAdapter, DeadlineExceeded, json_object
 from otop_sync.errors import SourceError
 from otop_sync.formspec import VALIDATION_NAMES, FormSpec, Question
 from otop_sync.sources.google import INSUFFICIENT_SCOPES, authorized_session
@@ -117,6 +117,8 @@ class FormsClient:
                 f"could not {what}: Google Forms did not answer within {self.timeout_seconds:g} s a try "
                 f"and {self.retry_for_seconds:g} s in all"
             ) from None
+        except BrokenAnswer as exc:
+            raise SourceError(f"could not {what}: {exc}; try again later") from None
         except auth_errors.RefreshError as exc:
             raise SourceError(
                 f"could not {what}: Google's token endpoint refused the service account's key ({exc}): "
@@ -132,6 +134,8 @@ class FormsClient:
         try:
             payload = answer.json()
         except ValueError:
+            if answer.ok:
+                return json_object(answer)  # raises: a success with no JSON is an answer cut short
             payload = {}
         if answer.ok:
             if isinstance(payload, dict):

@@ -27,7 +27,14 @@ from tenacity import Retrying, retry_if_exception, stop_after_attempt, stop_befo
 from tenacity.wait import wait_random_exponential
 
 from otop_sync.atomic import write_atomically
-from otop_sync.deadline import AnswerTooLarge, DeadlineAdapter, DeadlineExceeded, mount
+from otop_sync.deadline import (
+    AnswerTooLarge,
+    BrokenAnswer,
+    DeadlineAdapter,
+    DeadlineExceeded,
+    json_object,
+    mount,
+)
 from otop_sync.errors import OtopSyncError
 from otop_sync.messages import Message
 
@@ -130,7 +137,7 @@ class LineClient:
                 f"LINE at {self.endpoint} did not answer in full within {self.timeout_seconds:g} s a try, "
                 f"nor within {self.deadline_seconds:g} s of retries; {_AGAIN}"
             ) from None
-        except AnswerTooLarge as exc:
+        except (AnswerTooLarge, BrokenAnswer) as exc:
             raise LineError(f"{exc}; {_AGAIN}") from None
         except requests.RequestException as exc:
             raise LineError(
@@ -183,6 +190,7 @@ class LineClient:
             timeout=self.timeout_seconds,
         )
         if response.status_code == 200:
+            json_object(response)  # LINE answers {"sentMessages": …}; anything less was cut short
             return
         if response.status_code == 409:
             # "The retry key is already accepted": an earlier try with this key got through, and LINE
