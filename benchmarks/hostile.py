@@ -4,7 +4,8 @@
 
 Builds, from the demo, a workbook whose responses run 200,000 rows out to column XFD, a file of about
 1 MB whose sheet expands to 300 MB of blank rows, a sheet cut off in the middle of its XML, and the demo
-with a 250 MB picture; prints for each the exit status, the seconds, the peak memory and the one line
+with a 250 MB picture, and a file of 0.3 MB whose one shared string of a million characters is referred to
+by every cell of 2,000 rows; prints for each the exit status, the seconds, the peak memory and the one line
 said (the same builders as tests/test_hostile_workbooks.py).
 """
 
@@ -19,18 +20,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from otop_sync.demo import RESPONSES_TAB, demo_tabs
 from otop_sync.sources.workbook import write_new_workbook
-from tests.builders import blank_rows, sheet_part, with_part, with_picture, xfd_rows
+from tests.builders import blank_rows, shared_string_rows, sheet_part, with_part, with_picture, xfd_rows
 from tests.test_hostile_workbooks import outcome_of, run_cli
 
 
 def build(folder: Path) -> dict[str, Path]:
     demo = folder / "demo.xlsx"
     write_new_workbook(demo, demo_tabs())
-    files = {name: folder / f"{name}.xlsx" for name in ("xfd", "blank", "malformed", "picture")}
+    files = {name: folder / f"{name}.xlsx" for name in ("xfd", "blank", "malformed", "picture", "shared")}
     xfd_rows(demo, files["xfd"], RESPONSES_TAB)
     blank_rows(demo, files["blank"], RESPONSES_TAB)
     with_part(demo, files["malformed"], sheet_part(demo, RESPONSES_TAB), lambda xml: xml[: len(xml) // 2])
     with_picture(demo, files["picture"])
+    shared_string_rows(demo, files["shared"], RESPONSES_TAB)
     return {"demo": demo, **files}
 
 

@@ -108,3 +108,49 @@ def with_picture(source: Path, target: Path, megabytes: int = 250) -> None:
     ):
         for _ in range(megabytes):
             picture.write(b"\0" * 1_000_000)
+
+
+def shared_string_rows(
+    source: Path, target: Path, title: str, *, rows: int = 2_000, length: int = 1_000_000
+) -> None:
+    """`source` with `rows` more rows in tab `title`, every cell of them a reference to one shared string
+    of `length` characters: a file of tens of kilobytes whose text, read naively, is gigabytes."""
+    import zipfile
+
+    part = sheet_part(source, title)
+    with zipfile.ZipFile(source) as package:
+        last = package.read(part).count(b"<row ")
+    added = b"".join(
+        b'<row r="%d">' % n
+        + b"".join(
+            b'<c r="%s%d" t="s"><v>0</v></c>' % (column, n)
+            for column in (b"A", b"B", b"C", b"D", b"E", b"F", b"G", b"H")
+        )
+        + b"</row>"
+        for n in range(last + 1, last + rows + 1)
+    )
+    strings = (
+        b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="1" uniqueCount="1">'
+        + b"<si><t>"
+        + "ส่งแล้ว ".encode() * (length // 8)
+        + b"</t></si></sst>"
+    )
+    relation = (
+        b'<Relationship Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
+        b'sharedStrings" Target="sharedStrings.xml" Id="rIdStrings"/></Relationships>'
+    )
+    override = (
+        b'<Override PartName="/xl/sharedStrings.xml" ContentType="application/'
+        b'vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>'
+    )
+    with zipfile.ZipFile(source) as old, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as new:
+        for info in old.infolist():
+            data = old.read(info)
+            if info.filename == part:
+                data = junk_rows(data, added)
+            elif info.filename == "xl/_rels/workbook.xml.rels":
+                data = data.replace(b"</Relationships>", relation)
+            elif info.filename == "[Content_Types].xml":
+                data = data.replace(b"</Types>", override)
+            new.writestr(info.filename, data)
+        new.writestr("xl/sharedStrings.xml", strings)

@@ -171,3 +171,26 @@ def test_a_long_answer_is_read_as_any_other_but_not_kept_after() -> None:
     finally:
         tracemalloc.stop()
     assert kept < 500_000, kept
+
+
+def test_a_text_longer_than_any_cell_holds_is_cut_where_it_is_read() -> None:
+    from otop_sync.cells import CELL_LIMIT, within_cell_limit
+
+    assert within_cell_limit("ก" * CELL_LIMIT) == "ก" * CELL_LIMIT
+    cut = within_cell_limit("ก" * (CELL_LIMIT + 1))
+    assert len(cut) == CELL_LIMIT
+    assert cut.endswith("ก…")
+
+
+def test_an_answer_too_long_to_be_a_value_is_unreadable_without_being_cleaned() -> None:
+    from otop_sync.cells import VALUE_LIMIT, is_blank, read_decimal, read_month, read_timestamp
+
+    pasted = "x" * VALUE_LIMIT  # a page pasted after the answer
+    assert read_decimal("1" + pasted, "ยอดจำหน่าย") == Problem("ยอดจำหน่ายไม่ใช่ตัวเลข (“1" + "x" * 59 + "…”)")
+    assert isinstance(read_month("ส.ค. 2567" + pasted), Problem)
+    assert isinstance(read_timestamp("1/9/2567 10:00:00" + pasted), Problem)
+    assert isinstance(DistrictNames(CONFIG.province.districts).read("ท่าบ่อ" + pasted), Problem)
+    # Spaces around an answer are no part of it, however many.
+    assert read_decimal(" " * VALUE_LIMIT + "1" + "\u200b " * VALUE_LIMIT, "ยอดจำหน่าย") == Decimal(1)
+    assert is_blank(" \u200b" * VALUE_LIMIT)
+    assert not is_blank(" " * VALUE_LIMIT + "x")

@@ -58,8 +58,40 @@ def display(value: CellValue) -> str:
     return str(value)
 
 
+# The most a spreadsheet cell holds: Google Sheets' 50,000 characters (Excel's is 32,767). A longer text
+# came from no real spreadsheet; the readers cut it to this before anything looks at its characters.
+CELL_LIMIT = 50_000
+# Far more than any district, month, number, timestamp, name or telephone number: an answer longer than
+# this once the spaces around it are set aside is unreadable (or shown cut) without being cleaned, so the
+# work on a cell never grows with its length, and a run's time grows with the file, not with one long
+# text times the cells that refer to it.
+VALUE_LIMIT = 1_000
+# White space and the invisible characters that phones type: what str.strip sets aside at C speed.
+_EDGES = "".join(chr(c) for c in range(0x3001) if chr(c).isspace()) + "\u200b\u200c\u200d\u2060\ufeff\u00ad"
+
+
+def within_cell_limit(text: str) -> str:
+    """The text, or its first CELL_LIMIT characters ending in "…": what a real cell could hold."""
+    return f"{text[: CELL_LIMIT - 1]}…" if len(text) > CELL_LIMIT else text
+
+
 def is_blank(value: CellValue) -> bool:
-    return value is None or (isinstance(value, str) and not clean_text(value))
+    if not isinstance(value, str):
+        return value is None
+    core = value.strip(_EDGES)
+    return not core or (len(core) <= VALUE_LIMIT and not clean_text(core))
+
+
+def short_text(value: CellValue) -> str:
+    """A short answer (a name, a telephone number, a district as written) cleaned, from at most its first
+    VALUE_LIMIT characters: more than a list of problems ever shows (SHOWN_LIMIT)."""
+    return clean_text(display(value).strip(_EDGES)[:VALUE_LIMIT])
+
+
+def _cleaned_if_short(text: str) -> str | None:
+    """The text cleaned, or None for a text too long to be a value (VALUE_LIMIT)."""
+    core = text.strip(_EDGES)
+    return clean_text(core) if len(core) <= VALUE_LIMIT else None
 
 
 REPLACEMENT = "\ufffd"  # "�": where a character could not be kept, for a person to see
@@ -115,7 +147,9 @@ def read_decimal(value: CellValue, label: str) -> Decimal | Problem:
 
 
 def _decimal_from_text(text: str) -> Decimal | None:
-    compact = clean_text(text)
+    compact = _cleaned_if_short(text)
+    if compact is None:
+        return None
     for word in _UNIT_WORDS:
         compact = compact.replace(word, "")
     compact = compact.replace(",", "").replace(" ", "")
@@ -146,8 +180,8 @@ def read_timestamp(value: CellValue) -> datetime | Problem:
             moment = datetime.combine(_ce(value), time(0), tzinfo=BANGKOK)
         elif isinstance(value, int | float | Decimal) and not isinstance(value, bool):
             moment = _from_serial(float(value))
-        elif isinstance(value, str):
-            moment = _timestamp_from_text(clean_text(value))
+        elif isinstance(value, str) and (text := _cleaned_if_short(value)) is not None:
+            moment = _timestamp_from_text(text)
     except (ValueError, OverflowError, ArithmeticError):
         moment = None
     # The reason is worded only when there is one: at national size most cells have none.
@@ -221,7 +255,10 @@ def read_month(value: CellValue) -> Month | Problem:
 
 @remembered_when_short(4096)  # a dozen labels, written a few ways, thousands of times each
 def _month_from_text(value: str) -> Month | None:
-    year_text, number = _split_month(clean_text(value))
+    text = _cleaned_if_short(value)
+    if text is None:
+        return None
+    year_text, number = _split_month(text)
     if year_text is None or number is None or not 1 <= number <= 12:
         return None
     year = _year(year_text)
@@ -241,7 +278,8 @@ def _split_month(text: str) -> tuple[str | None, int | None]:
 
 def read_period(value: CellValue) -> Month | Quarter | Problem:
     """A base-year period: a month, or a whole quarter written "ไตรมาส 4/2566"."""
-    if isinstance(value, str) and (found := _QUARTER_TEXT.match(clean_text(value))):
+    text = _cleaned_if_short(value) if isinstance(value, str) else None
+    if text is not None and (found := _QUARTER_TEXT.match(text)):
         year = _year(found[2])
         if year is not None:
             return Quarter(year + BE_OFFSET, int(found[1]))
@@ -263,6 +301,7 @@ class DistrictNames:
     def read(self, value: CellValue) -> District | Problem:
         if is_blank(value):
             return Problem("ไม่ได้ระบุอำเภอ")
-        if isinstance(value, str) and (district := self._by_name.get(district_key(value))):
+        core = value.strip(_EDGES) if isinstance(value, str) else ""
+        if len(core) <= VALUE_LIMIT and (district := self._by_name.get(district_key(core))):
             return district
         return Problem(f"ไม่รู้จักอำเภอ {_quoted(value)}")

@@ -23,6 +23,7 @@ from otop_sync.cells import (
     read_month,
     read_period,
     read_timestamp,
+    short_text,
 )
 from otop_sync.config import BASE_FIELDS, FIELDS, REQUIRED_FIELDS, District, Form
 from otop_sync.errors import LayoutError
@@ -209,9 +210,9 @@ def _read_row(
     month = read_month(_cell(row, columns["month"]))
     products = read_count(_cell(row, columns["new_products"]), "จำนวนผลิตภัณฑ์")
     sales = read_decimal(_cell(row, columns["sales"]), "ยอดจำหน่าย")
-    reporter = clean_text(display(_cell(row, columns.get("reporter"))))
+    reporter = short_text(_cell(row, columns.get("reporter")))
     # Kept as text: a telephone number's leading zero matters.
-    phone = clean_text(display(_cell(row, columns.get("phone"))))
+    phone = short_text(_cell(row, columns.get("phone")))
     answers = {
         "timestamp": submitted,
         "district": district,
@@ -226,7 +227,7 @@ def _read_row(
         return Rejection(
             tab,
             number,
-            clean_text(display(district_cell)),
+            short_text(district_cell),
             tuple(problem.reason for _, problem in problems),
             remedies.for_response(field for field, _ in problems),
             Sender(submitted if isinstance(submitted, datetime) else None, reporter, phone),
@@ -291,6 +292,6 @@ def read_base_year(tab: Tab, *, form: Form, districts: DistrictNames) -> BaseYea
                     quarterly[(district.code, period)] = sales
         if reasons:
             problems.append(
-                Rejection(tab.title, number, clean_text(display(district_cell)), tuple(reasons), (remedy,))
+                Rejection(tab.title, number, short_text(district_cell), tuple(reasons), (remedy,))
             )
     return BaseYear(monthly, quarterly, tuple(problems))

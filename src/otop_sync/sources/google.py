@@ -34,7 +34,7 @@ from requests.exceptions import ChunkedEncodingError
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, stop_before_delay
 from tenacity.wait import wait_random_exponential
 
-from otop_sync.cells import CellValue, Formula, writable
+from otop_sync.cells import CellValue, Formula, within_cell_limit, writable
 from otop_sync.config import Form
 from otop_sync.deadline import (
     AnswerTooLarge,
@@ -469,7 +469,9 @@ def _rows(values: Sequence[Sequence[Any]]) -> tuple[tuple[CellValue, ...], ...]:
 
 def _cell(value: Any) -> CellValue:
     if isinstance(value, str):
-        value = writable(value)  # JSON can carry a lone surrogate ("\\ud800"); nothing downstream could
+        # JSON can carry a lone surrogate ("\\ud800"), which nothing downstream could write; a text longer
+        # than a cell holds is cut before anything looks at its characters.
+        value = writable(within_cell_limit(value))
         if value.startswith("="):
             return Formula(value)
         return value if value else None

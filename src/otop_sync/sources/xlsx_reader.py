@@ -26,7 +26,7 @@ from typing import IO, Any
 
 from lxml import etree
 
-from otop_sync.cells import CellValue, Formula, writable
+from otop_sync.cells import CellValue, Formula, within_cell_limit, writable
 from otop_sync.config import WorkbookLimits
 from otop_sync.responses import Tab
 
@@ -360,6 +360,7 @@ _ESCAPE = re.compile("_x([0-9A-Fa-f]{4})_")
 def _unescaped(text: str) -> str:
     """Excel's escapes in text: "_x000D_" is a carriage return (ECMA-376 part 1, 22.9.2.19 ST_Xstring),
     how it stores characters XML cannot hold. What cannot be written either is shown as "�"."""
+    text = within_cell_limit(text)  # before anything else looks at its characters
     if "_x" not in text:
         return text
     return writable(_ESCAPE.sub(lambda found: chr(int(found[1], 16)), text))
