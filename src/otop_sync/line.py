@@ -37,6 +37,7 @@ from otop_sync.deadline import (
 )
 from otop_sync.errors import OtopSyncError
 from otop_sync.messages import Message
+from otop_sync.statefile import WrongShape, read_state
 
 DEFAULT_ENDPOINT = "https://api.line.me"
 SENT_FILE = "line-sent.json"
@@ -70,16 +71,19 @@ class SentBook:
         self.path = folder / SENT_FILE
 
     def load(self) -> dict[str, str]:
-        try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return {}
-        return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+        """{identity: when it was sent}; a file of another shape is set aside (statefile.read_state)."""
+        return read_state(self.path, _parse_sent, empty={})
 
     def add(self, identity: str, at: datetime) -> None:
         sent = {**self.load(), identity: at.isoformat()}
         self.path.parent.mkdir(parents=True, exist_ok=True)
         write_atomically(self.path, json.dumps(sent, ensure_ascii=False, indent=2).encode())
+
+
+def _parse_sent(raw: Any) -> dict[str, str]:
+    if not isinstance(raw, dict) or not all(isinstance(v, str) for v in raw.values()):
+        raise WrongShape("not a JSON object of message identities and times")
+    return raw
 
 
 class LineClient:

@@ -70,6 +70,6 @@ def _holder(path: Path) -> str:
         info = json.loads(path.read_text(encoding="utf-8") or "{}")
     except (OSError, ValueError):
         info = {}
-    if not info:
+    if not info or not isinstance(info, dict):
         return "holder unknown"
     return f"pid {info.get('pid')}, {info.get('who', 'a run')}, since {info.get('since')}"

@@ -6,14 +6,18 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from otop_sync.atomic import write_atomically
 from otop_sync.outcome import Outcome
+from otop_sync.statefile import WrongShape, aware, read_state
 
 RUNS_FILE = "runs.json"
+KINDS = ("success", "failure", "owed")
+# A record dated later than this after now was written by a clock that ran ahead (no run lasts so long).
+CLOCK_SLACK = timedelta(minutes=10)
 log = logging.getLogger("otop_sync")
 
 
@@ -33,22 +37,9 @@ class RunBook:
         self.path = folder / RUNS_FILE
 
     def load(self) -> dict[str, dict[str, RunRecord]]:
-        """{job: {"success": RunRecord, "failure": RunRecord}}; an unreadable file counts as empty."""
-        try:
-            raw = json.loads(self.path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return {}
-        records: dict[str, dict[str, RunRecord]] = {}
-        for job, kinds in raw.items() if isinstance(raw, dict) else ():
-            for kind, data in kinds.items():
-                try:
-                    record = RunRecord(
-                        job, datetime.fromisoformat(data["at"]), bool(data["ok"]), str(data["summary"])
-                    )
-                except (KeyError, TypeError, ValueError):
-                    continue
-                records.setdefault(job, {})[kind] = record
-        return records
+        """{job: {"success": RunRecord, "failure": RunRecord, "owed": RunRecord}}; a file of another shape is
+        set aside (statefile.read_state) and counts as empty."""
+        return read_state(self.path, _parse_runs, empty={})
 
     def record(self, record: RunRecord, *, kind: str | None = None) -> None:
         """Best effort: a record that cannot be written is logged, and never undoes the run it records.
@@ -60,10 +51,39 @@ class RunBook:
 
     def _record(self, record: RunRecord, kind: str) -> None:
         records = self.load()
+        ahead = [r for kinds in records.values() for r in kinds.values() if r.at > record.at + CLOCK_SLACK]
+        if ahead:
+            # Written by a clock that ran ahead: kept, they would hide every run until that date comes.
+            log.warning(
+                "the clock went back: dropping %d record(s) of runs dated after now, up to %s",
+                len(ahead),
+                max(r.at for r in ahead).isoformat(),
+            )
+            records = {
+                job: {k: r for k, r in kinds.items() if r.at <= record.at + CLOCK_SLACK}
+                for job, kinds in records.items()
+            }
         records.setdefault(record.job, {})[kind] = record
         payload = {job: {kind: r.as_dict() for kind, r in kinds.items()} for job, kinds in records.items()}
         self.path.parent.mkdir(parents=True, exist_ok=True)
         write_atomically(self.path, json.dumps(payload, ensure_ascii=False, indent=2).encode())
+
+
+def _parse_runs(raw: Any) -> dict[str, dict[str, RunRecord]]:
+    if not isinstance(raw, dict):
+        raise WrongShape("not a JSON object of jobs")
+    records: dict[str, dict[str, RunRecord]] = {}
+    for job, kinds in raw.items():
+        if not isinstance(kinds, dict):
+            raise WrongShape(f"job {job!r} holds {kinds!r}, not its records")
+        for kind, data in kinds.items():
+            if kind not in KINDS or not isinstance(data, dict):
+                raise WrongShape(f"job {job!r} has a record {kind!r} of another shape")
+            ok, summary = data.get("ok"), data.get("summary")
+            if not isinstance(ok, bool) or not isinstance(summary, str):
+                raise WrongShape(f"job {job!r}, record {kind!r}: no ok or summary")
+            records.setdefault(job, {})[kind] = RunRecord(job, aware(data.get("at")), ok, summary)
+    return records
 
 
 def summary_line(outcome: Outcome, *, seconds: float, api_calls: int) -> str:

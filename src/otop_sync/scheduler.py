@@ -25,7 +25,7 @@ from otop_sync.app import App, Target
 from otop_sync.config import Action, Config, ScheduledJob
 from otop_sync.errors import ConfigError, OtopSyncError
 from otop_sync.periods import format_be_datetime
-from otop_sync.runs import RunBook, RunRecord
+from otop_sync.runs import CLOCK_SLACK, RunBook, RunRecord
 
 STARTED = "_scheduler"
 OWED_SECONDS = 120  # a catch-up runs as the scheduler starts; one not run by then was dropped
@@ -81,6 +81,8 @@ def missed_jobs(
     missed = []
     for item in planned:
         last = records.get(item.job.name, {}).get("success")
+        if last and last.at > now + CLOCK_SLACK:
+            last = None  # written by a clock that ran ahead: it says nothing of what ran since
         since = max(last.at, now - grace) if last else now - grace
         if next(fire_times(item.trigger, since, now), None) is not None:
             missed.append(item.job)
@@ -90,9 +92,21 @@ def missed_jobs(
 def health(
     planned: Sequence[PlannedJob], book: RunBook, *, now: datetime, grace: timedelta
 ) -> tuple[bool, str]:
-    """Unhealthy when a catch-up owed at start-up has not run within OWED_SECONDS, or when a run was due
-    more than `grace` ago and no run has succeeded since."""
+    """Unhealthy when a record is dated in the future (the clock went back), when a catch-up owed at
+    start-up has not run within OWED_SECONDS, or when a run was due more than `grace` ago and no run has
+    succeeded since."""
     records = book.load()
+    ahead = [
+        (r.at, name) for name, kinds in records.items() for r in kinds.values() if r.at > now + CLOCK_SLACK
+    ]
+    if ahead:
+        at, name = max(ahead)
+        return (
+            False,
+            f"the clock went back: {name} is recorded at {at.isoformat()}, later than now "
+            f"({now.isoformat()}); jobs planned by the clock that ran ahead do not fire: check the "
+            "machine's clock (NTP), then restart the service",
+        )
     for name, kinds in sorted(records.items()):
         owed = kinds.get("owed")
         ran = [kinds[k].at for k in ("success", "failure") if k in kinds]
