@@ -134,3 +134,60 @@ def test_a_missing_file_is_named(province: Path) -> None:
     (province / "rubric.toml").unlink()
     with pytest.raises(ConfigError, match=r"rubric\.toml: \(file\): is missing"):
         load_config(province)
+
+
+@pytest.mark.parametrize(
+    ("name", "old", "new", "message"),
+    [
+        (
+            "province.toml",
+            "timeout_seconds = 60",
+            "timeout_seconds = inf",
+            "brief.timeout_seconds: inf should",
+        ),
+        (
+            "province.toml",
+            "timeout_seconds = 30",
+            "timeout_seconds = nan",
+            "google.timeout_seconds: nan should",
+        ),
+        (
+            "province.toml",
+            "retry_for_seconds = 180",
+            "retry_for_seconds = 1e300",
+            "google.retry_for_seconds: 1e+300 should be a number above 0 and at most 1,000,000",
+        ),
+        (
+            "rubric.toml",
+            'growth_pct = { operator = ">", value = "5" }',
+            'growth_pct = { operator = ">", value = "NaN" }',
+            "'NaN' is not a finite number",
+        ),
+        (
+            "rubric.toml",
+            'growth_pct = { operator = ">", value = "3" }',
+            'growth_pct = { operator = ">", value = "-Infinity" }',
+            "'-Infinity' is not a finite number",
+        ),
+    ],
+)
+def test_numbers_no_timer_or_rubric_can_take_are_refused(
+    province: Path, name: str, old: str, new: str, message: str
+) -> None:
+    edit(province, name, old, new)
+    with pytest.raises(ConfigError) as caught:
+        load_config(province)
+    assert message in str(caught.value)
+
+
+def test_a_file_saved_as_windows_thai_gets_the_fix_in_its_line(province: Path) -> None:
+    path = province / "province.toml"
+    path.write_bytes(path.read_text(encoding="utf-8").encode("cp874"))
+    with pytest.raises(ConfigError) as caught:
+        load_config(province)
+    message = str(caught.value)
+    assert "\n" not in message
+    assert message.startswith(
+        f"configuration {path}: (file): is not UTF-8 text (it looks saved as Windows Thai"
+    )
+    assert "save it as UTF-8 (in Notepad: Save As, Encoding: UTF-8)" in message

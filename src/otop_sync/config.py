@@ -9,6 +9,7 @@ here, once, against the configuration's folder; the environment is merged here, 
 from __future__ import annotations
 
 import difflib
+import math
 import re
 import tomllib
 from collections.abc import Callable, Mapping
@@ -283,15 +284,22 @@ class _Table:
         return tuple(v.strip() for v in value)
 
     def amount(self, name: str, default: float, *, zero: bool = False) -> float:
-        """A quantity (seconds, hours, megabytes): above 0, or 0 and above when `zero` is allowed."""
+        """A quantity (seconds, hours, megabytes): above 0, or 0 and above when `zero` is allowed, and
+        finite: TOML reads `inf` and `nan`, which no timer, wait or limit can take."""
         value = self.raw(name, default)
         if (
             isinstance(value, bool)
             or not isinstance(value, int | float)
+            or not math.isfinite(value)
             or value < 0
             or (value == 0 and not zero)
+            or value > LARGEST_AMOUNT
         ):
-            raise self.fail(name, f"{value!r} should be a number {'0 or more' if zero else 'above 0'}")
+            raise self.fail(
+                name,
+                f"{value!r} should be a number {'0 or more' if zero else 'above 0'} and at most "
+                f"{LARGEST_AMOUNT:,}",
+            )
         return float(value)
 
     def resolved(self, name: str, base: Path, default: str = "") -> Path | None:
@@ -322,9 +330,12 @@ class _Table:
             raise self.fail(name, "should be a number")
         try:
             # str() first: a TOML float 0.1 should mean 0.1, not its binary neighbour.
-            return Decimal(str(value))
+            number = Decimal(str(value))
         except InvalidOperation:
             raise self.fail(name, f"{value!r} is not a number") from None
+        if not number.is_finite():  # "NaN" and "Infinity" are Decimals, but compare with nothing
+            raise self.fail(name, f"{value!r} is not a finite number")
+        return number
 
     def refuse_unknown(self) -> None:
         """Refuse the first key or section nobody asked for, naming the nearest known one."""
@@ -339,6 +350,10 @@ class _Table:
                 raise self.fail(name, f"unknown {what}{_nearest(name, self._asked)}")
         for child in self._children:
             child.refuse_unknown()
+
+
+# No setting here needs more (seconds, hours, megabytes); a larger one is a typo, or would overflow a timer.
+LARGEST_AMOUNT = 1_000_000
 
 
 def _nearest(name: str, known: set[str]) -> str:

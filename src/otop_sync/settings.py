@@ -57,7 +57,9 @@ def load_config(directory: Path, environ: Mapping[str, str] | None = None) -> Co
             texts[name] = path.read_text(encoding="utf-8")
         except FileNotFoundError:
             raise ConfigError(str(path), "(file)", "is missing") from None
-        except (OSError, UnicodeDecodeError) as exc:
+        except UnicodeDecodeError as exc:
+            raise ConfigError(str(path), "(file)", _not_utf8(path, exc)) from None
+        except OSError as exc:
             raise ConfigError(str(path), "(file)", f"cannot be read: {exc}") from exc
     base = Path.cwd() if is_shipped(directory) else directory.resolve()
     try:
@@ -65,3 +67,18 @@ def load_config(directory: Path, environ: Mapping[str, str] | None = None) -> Co
     except ConfigError as exc:
         where = exc.file if exc.key == "(environment)" else str(directory / exc.file)
         raise ConfigError(where, exc.key, exc.problem) from exc
+
+
+def _not_utf8(path: Path, error: UnicodeDecodeError) -> str:
+    """What to do with a configuration file saved in another encoding: Windows Notepad's "ANSI" on a Thai
+    system is cp874 (TIS-620), which Python's TOML reader cannot take."""
+    raw = path.read_bytes()
+    try:
+        raw.decode("cp874")
+        guess = " (it looks saved as Windows Thai, cp874/TIS-620)"
+    except UnicodeDecodeError:
+        guess = ""
+    return (
+        f"is not UTF-8 text{guess}: byte {error.start} cannot be read; save it as UTF-8 (in Notepad: "
+        "Save As, Encoding: UTF-8), or convert it: iconv -f cp874 -t utf-8"
+    )
