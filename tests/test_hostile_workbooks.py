@@ -262,3 +262,67 @@ def test_content_past_the_row_limit_is_refused_naming_the_setting(
         f"otop-sync: error: {demo} is too large to read: tab 'การตอบกลับแบบฟอร์ม 1' has content in row 31, "
         "past the limit of 30 rows ([workbook] max_rows)"
     )
+
+
+def test_a_workbook_with_another_hard_link_is_refused_before_anything_is_written(
+    demo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Five spellings of one workbook used to say "ok" five times; the hard link got its own lock, and the
+    # atomic rename turned it into a separate file.
+    original = tmp_path / "otop.xlsx"
+    original.write_bytes(demo.read_bytes())
+    other = tmp_path / "other-name.xlsx"
+    other.hardlink_to(original)
+    before = original.read_bytes()
+    assert main(["run", "--workbook", str(other), "--as-of", AS_OF, "--no-brief"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err == (
+        f"otop-sync: error: {other}: the same file has 1 other name(s) (hard links), which a write would "
+        "split into separate workbooks; nothing was written: keep one name, and make the others symbolic "
+        "links (ln -sf) to it"
+    )
+    assert original.read_bytes() == before
+    assert other.stat().st_ino == original.stat().st_ino  # still one file
+    assert main(["run", "--workbook", str(other), "--as-of", AS_OF, "--no-brief", "--dry-run"]) == 0
+
+
+def test_a_document_type_in_any_part_is_refused_before_anything_is_written(
+    demo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    hostile = tmp_path / "doctype.xlsx"
+    with_part(
+        demo,
+        hostile,
+        "xl/workbook.xml",
+        lambda xml: xml.replace(b"<workbook ", b'<!DOCTYPE workbook [<!ENTITY co "x">]><workbook ', 1),
+    )
+    before = hostile.read_bytes()
+    assert main(["run", "--workbook", str(hostile), "--as-of", AS_OF, "--no-brief"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err == (
+        f"otop-sync: error: {hostile} is damaged: its part xl/workbook.xml declares a document type "
+        "(<!DOCTYPE>), which Excel never writes; open it in Excel or LibreOffice and save it again"
+    )
+    assert hostile.read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600, "it is encrypted with a password"),
+        (b"\xef\xbb\xbf<!DOCTYPE html><html><body><table></table></body></html>", "it is a web page (HTML)"),
+        (b"  <html><head><meta charset='utf-8'></head></html>", "it is a web page (HTML)"),
+    ],
+    ids=["encrypted", "html with BOM", "html"],
+)
+def test_a_file_of_another_kind_is_named_for_what_it_is(
+    content: bytes, says: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "otop.xlsx"
+    path.write_bytes(content)
+    assert main(["run", "--workbook", str(path), "--as-of", AS_OF, "--no-brief"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert err[0].startswith(f"otop-sync: error: {path}: {says}")
+    assert "damaged" not in err[0]
+    assert path.read_bytes() == content

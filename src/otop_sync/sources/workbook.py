@@ -24,6 +24,7 @@ from otop_sync.sources.xlsx_package import PackageError, replace_sheets
 from otop_sync.sources.xlsx_reader import (
     DEFAULT_LIMITS,
     DamagedError,
+    OtherKindError,
     StrictError,
     TooLargeError,
     WorkbookReader,
@@ -85,7 +86,7 @@ class WorkbookSource:
             raise SourceError(
                 f"{self.path} is damaged: {exc}; open it in Excel or LibreOffice and save it again"
             ) from None
-        except StrictError as exc:
+        except (StrictError, OtherKindError) as exc:
             raise SourceError(f"{self.path}: {exc}") from None
         except TooLargeError as exc:
             raise SourceError(f"{self.path} is too large to read: {exc}") from None
@@ -95,6 +96,7 @@ class WorkbookSource:
     def write(self, writes: Writes) -> None:
         if self._run_log is None:
             raise SourceError("write() before read(): the run log's earlier rows are not known")
+        _refuse_hard_links(self.path)
         for owner in owner_files(self.path):
             if owner.exists():
                 raise SourceError(
@@ -121,6 +123,23 @@ class WorkbookSource:
                 f"{self.path}: cannot be written ({exc.strerror or exc}); it is unchanged"
             ) from exc
         self._run_log = (tuple(c.title for c in log.columns), *full_log.rows)
+
+
+def _refuse_hard_links(path: Path) -> None:
+    """A workbook with other names (hard links) is refused before anything is written. A write replaces
+    the file by renaming a new one over it (a crash leaves the old workbook or the new, never half), and a
+    rename replaces one name only: the other names would keep the old workbook, and each name would get a
+    lock and a run log of its own. Writing in place would keep the names together but lose that safety."""
+    try:
+        links = path.stat().st_nlink
+    except OSError:
+        return  # reading said what is wrong already, or the write will
+    if links > 1:
+        raise SourceError(
+            f"{path}: the same file has {links - 1} other name(s) (hard links), which a write would split "
+            "into separate workbooks; nothing was written: keep one name, and make the others symbolic "
+            "links (ln -sf) to it"
+        )
 
 
 def _under(titles: tuple[str, ...], tab: tuple[tuple[CellValue, ...], ...]) -> tuple[tuple[Cell, ...], ...]:

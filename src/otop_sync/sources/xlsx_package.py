@@ -26,7 +26,7 @@ from lxml import etree
 
 from otop_sync.cells import REPLACEMENT
 from otop_sync.config import WorkbookLimits
-from otop_sync.sources.xlsx_reader import DEFAULT_LIMITS, TooLargeError, translated_damage
+from otop_sync.sources.xlsx_reader import DEFAULT_LIMITS, TooLargeError, refuse_doctype, translated_damage
 from otop_sync.tables import (
     GRADE_COLOURS,
     HEADER_COLOUR,
@@ -107,7 +107,8 @@ class _Package:
         info = self.archive.getinfo(name)
         if info.file_size > self.limits.part_bytes:
             raise TooLargeError(f"its part {name} expands past {self.limits.part_bytes / 1e6:,.0f} MB")
-        return etree.fromstring(self.archive.read(info), parser=etree.XMLParser(resolve_entities=False))
+        root = etree.fromstring(self.archive.read(info), parser=etree.XMLParser(resolve_entities=False))
+        return refuse_doctype(root, name)
 
     def _exists(self, name: str) -> bool:
         return name in self.parts or (name in self.order and name not in self.removed)

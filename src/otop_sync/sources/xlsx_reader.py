@@ -62,6 +62,11 @@ class StrictError(Exception):
     save it as one it does."""
 
 
+class OtherKindError(Exception):
+    """The file named .xlsx is something else (an encrypted workbook, a web page); the message says what
+    it is and what to do."""
+
+
 class TooLargeError(Exception):
     """The package would take more than a limit to read; the message names the limit's setting."""
 
@@ -111,7 +116,7 @@ class WorkbookReader:
 
     def _xml(self, name: str) -> etree._Element:
         with self._open(name) as part:
-            return etree.parse(part, _parser()).getroot()
+            return refuse_doctype(etree.parse(part, _parser()).getroot(), name)
 
     def _office_document(self) -> str:
         root = self._xml("_rels/.rels")
@@ -164,6 +169,8 @@ class WorkbookReader:
             if self._strings_part is not None:
                 with self._open(self._strings_part) as part:
                     for _, item in etree.iterparse(part, tag=f"{{{MAIN}}}si", **_PARSING):
+                        if not self._strings:
+                            refuse_doctype(item, self._strings_part)
                         self._strings.append(_text_of(item))
                         _forget(item)
         return self._strings
@@ -180,6 +187,8 @@ class WorkbookReader:
         width: int | None = None
         with self._open(self.parts[title]) as part:
             for _, element in etree.iterparse(part, tag=_ROW, **_PARSING):
+                if width is None:
+                    refuse_doctype(element, self.parts[title])
                 number = int(element.get("r") or len(rows) + 1)
                 cells = self._cells(element, MAX_COLUMNS if width is None else width)
                 _forget(element)
@@ -330,6 +339,14 @@ _PARSING: Mapping[str, Any] = {
 }
 
 
+def refuse_doctype(element: etree._Element, part: str) -> etree._Element:
+    """`element`, unless its part declares a document type: Excel never writes one, and its entities
+    (which otop_sync never expands) would be carried into a workbook that nothing can open again."""
+    if element.getroottree().docinfo.doctype:  # type: ignore[attr-defined]  # in lxml, not in its stubs
+        raise DamagedError(f"its part {part} declares a document type (<!DOCTYPE>), which Excel never writes")
+    return element
+
+
 def _parser() -> etree.XMLParser:
     return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
 
@@ -394,7 +411,7 @@ def translated_damage() -> Iterator[None]:
     """Whatever a malformed package makes the libraries below raise, as one DamagedError."""
     try:
         yield
-    except (DamagedError, StrictError, TooLargeError):
+    except (DamagedError, StrictError, TooLargeError, OtherKindError):
         raise
     except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
         raise DamagedError(f"its compressed data is broken ({exc})") from None
@@ -404,10 +421,33 @@ def translated_damage() -> Iterator[None]:
         raise DamagedError(f"{type(exc).__name__}: {exc}") from None
 
 
+# An OLE compound file: what Excel saves when a workbook is encrypted with a password (and what an old
+# .xls is); an .xlsx is a zip package, never this.
+_OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_WEB_PAGE = re.compile(rb"^(?:\xef\xbb\xbf)?\s*<(?:!doctype html|html|table|head|meta|\?xml)", re.IGNORECASE)
+
+
+def _refuse_other_kinds(path: Path) -> None:
+    with path.open("rb") as file:
+        start = file.read(512)
+    if start.startswith(_OLE):
+        raise OtherKindError(
+            "it is encrypted with a password (or is an old .xls renamed): otop_sync cannot read a "
+            "protected workbook; in Excel, File > Info > Protect Workbook > Encrypt with Password, clear "
+            "the password and save it as an Excel Workbook (.xlsx)"
+        )
+    if _WEB_PAGE.match(start):
+        raise OtherKindError(
+            "it is a web page (HTML) saved with an .xlsx name, not a workbook: in Google Sheets use File > "
+            "Download > Microsoft Excel (.xlsx), or open it in Excel and save it as an Excel Workbook (.xlsx)"
+        )
+
+
 @contextmanager
 def open_workbook(path: Path, limits: WorkbookLimits = DEFAULT_LIMITS) -> Iterator[WorkbookReader]:
     """The workbook's sheets, readable one at a time. DamagedError or TooLargeError, raised while
     opening or reading, say in one line what is wrong; OSError is left to the caller."""
+    _refuse_other_kinds(path)
     with translated_damage():
         archive = zipfile.ZipFile(path)
     with archive:
