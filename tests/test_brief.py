@@ -14,6 +14,7 @@ from openpyxl import load_workbook
 from pypdf import PdfReader
 
 from otop_sync import brief
+from otop_sync.cells import VALUE_LIMIT
 from otop_sync.charts import GRADE_COLOURS
 from otop_sync.cli import main
 from otop_sync.config import District
@@ -357,8 +358,9 @@ def test_a_pasted_page_in_an_answer_neither_pushes_the_problems_off_the_page_nor
     assert message is not None
     assert f"อำเภอ{shown}" in message.text
     assert "แถวที่ ๒๑" in message.text  # the problems after it are still there
-    # The JSON is for programs: it keeps the answer whole.
-    assert any(r["district"] == pasted.strip() for r in as_json(outcome)["rejected"])
+    # The JSON is for programs: it keeps the answer's first thousand characters (VALUE_LIMIT), ten times
+    # what any list shows; the rest is never cleaned, so that a long answer costs no more than a short one.
+    assert any(r["district"] == pasted[:VALUE_LIMIT].strip() for r in as_json(outcome)["rejected"])
 
 
 def words_off_the_page(pdf: Path) -> list[str]:
@@ -399,3 +401,61 @@ def test_a_brief_with_few_problems_lists_them_all(rendered: brief.BriefFiles) ->
     html = rendered.html.read_text(encoding="utf-8")
     assert html.count('<td class="where">') == len(demo_outcome().issues)
     assert "และอีก" not in html
+
+
+def test_whatever_officers_type_the_brief_renders_in_sarabun(tmp_path: Path) -> None:
+    # One listed row with an emoji, Lao, Khmer, a control character (written as "�") or a bidi override
+    # made every brief fail with "the Thai font did not load", until someone fixed the row.
+    typed = {
+        "emoji": "ส่งแล้วค่ะ 🙏😊",
+        "lao": "ສົ່ງແລ້ວ",
+        "khmer": "បានផ្ញើ",
+        "control": "ผู้รายงาน\x07",
+        "bidi": "\u202eสมชาย 0812345678",
+    }
+    tabs = {t.title: list(t.rows) for t in demo_tabs()}
+    for n, text in enumerate(typed.values()):
+        tabs[RESPONSES_TAB].append(
+            (bkk(2024, 9, 10, 9, n), "อำเภอ" + text, "ก.ย. 2567", 1, 1000, text, text, text)
+        )
+    outcome = run(MemorySource(tabs), DEMO_AS_OF)
+    files = brief.write_brief(outcome, CONFIG, output=tmp_path, folders=[TEMPLATES])
+    html = files.html.read_text(encoding="utf-8")
+    assert "🙏" not in html
+    assert "ສົ່ງ" not in html
+    assert "\u202e" not in html
+    assert f"ส่งแล้วค่ะ {brief.PLACEHOLDER}{brief.PLACEHOLDER}" in html  # shown to be there, in Sarabun
+    assert "สมชาย 0812345678" in html  # the override dropped: the number reads as typed
+    reader = PdfReader(files.pdf)
+    fonts = {
+        str(font.get_object()["/BaseFont"]).split("+")[-1]
+        for page in reader.pages
+        for font in page["/Resources"]["/Font"].values()
+    }
+    assert fonts <= {"Sarabun", "Sarabun-Bold"}
+    # The override reaches neither the LINE message nor the problems tab.
+    from otop_sync.messages import announcement
+    from otop_sync.tables import problems_table
+
+    message = announcement(outcome, CONFIG)
+    assert message is not None
+    assert "สมชาย 0812345678" in message.text
+    assert "\u202e" not in message.text
+    tab = problems_table("ตรวจสอบข้อมูล", outcome, [RESPONSES_TAB, BASE_YEAR_TAB])
+    assert not any("\u202e" in str(cell) for row in tab.rows for cell in row)
+
+
+def test_the_latest_html_and_pdf_are_replaced_as_a_pair(tmp_path: Path) -> None:
+    first = brief.write_brief(demo_outcome(), CONFIG, output=tmp_path, folders=[TEMPLATES])
+    latest_html = (tmp_path / "brief-latest.html").read_bytes()
+    assert latest_html == first.html.read_bytes()
+    # The next edition cannot replace the latest PDF (here a folder stands in its way, as a full disk
+    # would stop its write): the latest HTML must not move on without it.
+    (tmp_path / "brief-latest.pdf").unlink()
+    (tmp_path / "brief-latest.pdf").mkdir()
+    later = run(demo_source(), bkk(2024, 9, 20, 8))
+    with pytest.raises(BriefError, match="cannot write the brief into"):
+        brief.write_brief(later, CONFIG, output=tmp_path, folders=[TEMPLATES])
+    assert (tmp_path / "brief-latest.html").read_bytes() == latest_html
+    assert not list(tmp_path.glob("brief-2567Q4-2567-09-20.*"))
+    assert not list(tmp_path.glob(".*.tmp"))

@@ -191,3 +191,15 @@ def test_a_file_saved_as_windows_thai_gets_the_fix_in_its_line(province: Path) -
         f"configuration {path}: (file): is not UTF-8 text (it looks saved as Windows Thai"
     )
     assert "save it as UTF-8 (in Notepad: Save As, Encoding: UTF-8)" in message
+
+
+def test_more_districts_than_the_brief_can_render_in_time_are_refused(province: Path) -> None:
+    path = province / "province.toml"
+    extra = "".join(f'\n[[districts]]\ncode = "{9000 + n}"\nname = "อำเภอที่ {n}"\n' for n in range(1_000))
+    path.write_text(path.read_text(encoding="utf-8") + extra, encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_config(province)
+    assert str(caught.value).endswith(
+        "province.toml: districts: 1,009 districts; otop_sync grades at most 1,000 in one configuration "
+        "(all of Thailand has 928), so that the brief renders within its time limit"
+    )

@@ -101,3 +101,32 @@ def test_the_first_record_after_the_clock_is_put_right_drops_the_ones_ahead(
     assert book.load()["_scheduler"]["success"].at == bkk(2024, 9, 2, 7)
     assert "the clock went back: dropping 1 record(s) of runs dated after now" in caplog.text
     assert health(PLANNED, book, now=bkk(2024, 9, 2, 7, 5), grace=GRACE)[0]
+
+
+def test_every_warning_on_standard_error_reaches_the_log_file_too(tmp_path: Path) -> None:
+    # APScheduler's "run time of job … was missed" (a run dropped past its grace) went to standard error
+    # only: the file an operator reads said nothing.
+    from dataclasses import replace
+
+    from otop_sync.scheduler import log_to_file
+
+    log_file = tmp_path / "logs" / "otop-sync.log"
+    config = replace(CONFIG, service=replace(CONFIG.service, log_file=log_file))
+    root = logging.getLogger()
+    before = list(root.handlers)
+    try:
+        log_to_file(config)
+        logging.getLogger("apscheduler.executors.default").warning(
+            'Run time of job "sync" was missed by 6:00:01'
+        )
+        logging.getLogger("otop_sync").warning("a warning of our own")
+        for handler in root.handlers:
+            handler.flush()
+    finally:
+        for handler in root.handlers[:]:
+            if handler not in before:
+                root.removeHandler(handler)
+                handler.close()
+    text = log_file.read_text(encoding="utf-8")
+    assert 'Run time of job "sync" was missed by 6:00:01' in text
+    assert "a warning of our own" in text

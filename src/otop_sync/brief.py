@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
 import itertools
 import json
 import logging
 import os
+import re
 import selectors
 import shutil
 import signal
@@ -21,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -34,7 +37,7 @@ import jinja2
 import segno
 from markupsafe import Markup
 
-from otop_sync.atomic import write_atomically
+from otop_sync.atomic import atomic_target
 from otop_sync.charts import (
     SUMMARY_FROM,
     Threshold,
@@ -74,6 +77,40 @@ class BriefFiles:
 
 def font_folder() -> Path:
     return Path(fontpkg_sarabun.ROOT) / "files"
+
+
+# Drawn where an answer holds a character the brief's font has no glyph for (an emoji, Lao, Khmer, a
+# control character otop_sync already showed as "�"): the page shows that something was there, in Sarabun
+# itself, and the PDF never falls back to another font.
+PLACEHOLDER = "■"
+
+
+@functools.cache
+def _undrawable() -> re.Pattern[str]:
+    """The characters Sarabun has no glyph for, as one character class (the regular and bold faces
+    cover the same characters)."""
+    from fontTools.ttLib import TTFont
+
+    covered = sorted(TTFont(font_folder() / FONT_FILES[0][0]).getBestCmap())
+    ranges, start = [], covered[0]
+    for previous, current in itertools.pairwise([*covered, -1]):
+        if current != previous + 1:
+            ranges.append(f"{re.escape(chr(start))}-{re.escape(chr(previous))}")
+            start = current
+    return re.compile(f"[^{''.join(ranges)}\n\t]")
+
+
+def drawable(value: Any) -> Any:
+    """Text the template prints, with every character Sarabun cannot draw shown as PLACEHOLDER, and the
+    invisible formatting characters (bidi overrides among them: a name typed with U+202E would show a
+    telephone number after it reversed) dropped. Markup (charts, the QR code) is otop_sync's own."""
+    if not isinstance(value, str) or isinstance(value, Markup):
+        return value
+    return _undrawable().sub(_placeholder, value)
+
+
+def _placeholder(found: re.Match[str]) -> str:
+    return "" if unicodedata.category(found[0]) == "Cf" else PLACEHOLDER
 
 
 def font_faces() -> list[dict[str, Any]]:
@@ -382,6 +419,7 @@ def render_html(outcome: Outcome, config: Config, *, folders: Sequence[Path]) ->
         autoescape=True,  # a district's remark "<script>" is shown as text
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
+        finalize=drawable,  # every value printed, whatever an officer typed, in the brief's font
     )
     try:
         stylesheet = Markup(environment.loader.get_source(environment, STYLESHEET)[0])  # type: ignore[union-attr]
@@ -718,13 +756,16 @@ def write_brief(
     stem = f"brief-{outcome.quarter.code}-{day.year + BE_OFFSET:04d}-{day.month:02d}-{day.day:02d}"
     try:
         output.mkdir(parents=True, exist_ok=True)
-        for name, content in (
-            (f"{stem}.html", html),
-            (f"{stem}.pdf", pdf),
-            ("brief-latest.html", html),
-            ("brief-latest.pdf", pdf),
-        ):
-            write_atomically(output / name, content)
+        # Every file written in full before any replaces its old self: a disk that fills up leaves the
+        # previous edition whole, never a latest HTML of one edition beside a latest PDF of another.
+        with contextlib.ExitStack() as replacing:
+            for name, content in (
+                (f"{stem}.html", html),
+                (f"{stem}.pdf", pdf),
+                ("brief-latest.html", html),
+                ("brief-latest.pdf", pdf),
+            ):
+                replacing.enter_context(atomic_target(output / name, mode=0o644)).write_bytes(content)
     except OSError as exc:
         raise BriefError(f"cannot write the brief into {output}: {exc.strerror or exc}") from exc
     log.info("brief written: %s (%d pages)", output / f"{stem}.pdf", pages)

@@ -15,7 +15,7 @@ from typing import TypeVar
 
 from otop_sync.config import District
 from otop_sync.periods import BANGKOK, BE_OFFSET, THAI_MONTHS, THAI_MONTHS_SHORT, Month, Quarter, to_bangkok
-from otop_sync.thai import clean_text, district_key, remembered_when_short
+from otop_sync.thai import clean_text, district_key, remembered_when_short, without_bidi_controls
 
 AnyDate = TypeVar("AnyDate", date, datetime)
 
@@ -113,8 +113,9 @@ SHOWN_LIMIT = 100
 
 
 def shortened(text: str, limit: int = QUOTE_LIMIT) -> str:
-    """The text whole up to `limit` characters; else its first `limit` and "…"."""
-    return f"{text[:limit]}…" if len(text) > limit else text
+    """The text whole up to `limit` characters, else its first `limit` and "…"; with no bidirectional
+    control, which could turn what follows the quote around."""
+    return without_bidi_controls(f"{text[:limit]}…" if len(text) > limit else text)
 
 
 def _quoted(value: CellValue) -> str:

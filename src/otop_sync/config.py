@@ -535,7 +535,20 @@ def _parse_line(doc: _Table, environ: Mapping[str, str]) -> Line:
     return Line(group_id or None, endpoint, token or None)
 
 
+# All of Thailand has 928 districts, and the brief of all 928 renders in about 15 s of its 60 s limit
+# (benchmarks/national.py --brief); ten thousand made it run out of time at 1.8 GB.
+MAX_DISTRICTS = 1_000
+
+
 def _parse_districts(doc: _Table) -> tuple[District, ...]:
+    listed = doc.raw("districts")
+    count = len(listed) if isinstance(listed, list) else 0
+    if count > MAX_DISTRICTS:
+        raise doc.fail(
+            "districts",
+            f"{count:,} districts; otop_sync grades at most {MAX_DISTRICTS:,} in one configuration (all of "
+            "Thailand has 928), so that the brief renders within its time limit",
+        )
     districts: list[District] = []
     seen: dict[str, str] = {}
     for table in doc.tables("districts"):

@@ -260,4 +260,6 @@ def log_to_file(config: Config) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         rotating = RotatingFileHandler(path, maxBytes=1_000_000, backupCount=5, encoding="utf-8")
         rotating.setFormatter(formatter)
-        logging.getLogger("otop_sync").addHandler(rotating)
+        # On the root logger: every warning that reaches standard error reaches the file too, APScheduler's
+        # "run time of job … was missed" among them.
+        logging.getLogger().addHandler(rotating)

@@ -14,7 +14,19 @@ import unicodedata
 from collections.abc import Callable
 from typing import TypeVar
 
-_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
+# Zero-width characters, the soft hyphen, and the bidirectional controls (U+202A-202E, U+2066-2069,
+# U+200E/200F, U+061C): invisible, and an override typed into a name would show what follows it (a
+# telephone number) reversed in the sheet, the brief and LINE.
+BIDI_CONTROLS = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad" + BIDI_CONTROLS), None)
+_NO_BIDI = dict.fromkeys(map(ord, BIDI_CONTROLS), None)
+
+
+def without_bidi_controls(text: str) -> str:
+    """The text with no bidirectional control: what a quoted answer shows."""
+    return text.translate(_NO_BIDI)
+
+
 _TO_ARABIC = str.maketrans("๐๑๒๓๔๕๖๗๘๙", "0123456789")
 _VOWELS = "\u0e31\u0e34-\u0e3a\u0e47"  # above (ั ิ ี ึ ื ็) and below (ุ ู ฺ) the consonant
 _MARKS = "\u0e48-\u0e4c"  # tone marks ่ ้ ๊ ๋ and the thanthakhat ์
