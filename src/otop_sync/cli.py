@@ -7,6 +7,8 @@ nothing, and no command imports the PDF renderer or the Google client it does no
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
 
 from otop_sync import __version__
@@ -41,6 +43,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("otop-sync: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (`otop-sync run --json | head`): what it read was its choice, and the run
+        # itself is done. Quiet, with the status a shell gives a process ended by SIGPIPE; standard
+        # output goes to /dev/null so that Python's own flush at exit has nothing more to say.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + signal.SIGPIPE
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -171,14 +179,18 @@ def _path(text: str) -> Path:
 def _as_of(text: str) -> datetime:
     from datetime import datetime
 
-    from otop_sync.periods import to_bangkok
+    from otop_sync.periods import parse_moment
 
     try:
-        return to_bangkok(datetime.fromisoformat(text))
+        datetime.fromisoformat(text.strip())
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"{text!r} is not an ISO 8601 date-time, like 2024-09-16T08:00"
         ) from None
+    try:
+        return parse_moment(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _spreadsheet(text: str) -> str:
@@ -211,6 +223,11 @@ def _form_id(text: str) -> str:
 
 
 def _fiscal_year(text: str) -> int:
+    if text.isdigit() and 1957 <= int(text) <= 2157:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} looks like a Christian-Era year: fiscal years are Buddhist Era; did you mean "
+            f"{int(text) + 543}?"
+        )
     if not (text.isdigit() and 2500 <= int(text) <= 2700):
         raise argparse.ArgumentTypeError(f"{text!r} is not a Buddhist Era fiscal year, like 2568")
     return int(text)

@@ -114,11 +114,18 @@ class Quarter:
 
     @classmethod
     def parse(cls, text: str) -> Quarter:
-        """Read "2567Q4" (B.E. fiscal year, quarter number)."""
+        """Read "2567Q4" (B.E. fiscal year, quarter number). A year that looks Christian Era ("2024Q4") is
+        refused with the quarter meant, never taken for a fiscal year five centuries ago."""
         found = _QUARTER_CODE.match(text)
         if not found:
             raise ValueError(f"{text!r} is not a quarter like 2567Q4")
-        return cls(int(found[1]), int(found[2]))
+        year, number = int(found[1]), int(found[2])
+        if year < BE_YEARS_FROM:
+            raise ValueError(
+                f"{text.strip()!r} looks like a Christian-Era year: quarters are Buddhist-Era fiscal "
+                f"quarters; did you mean {year + BE_OFFSET}Q{number}?"
+            )
+        return cls(year, number)
 
     @classmethod
     def from_label(cls, text: str) -> Quarter | None:
@@ -147,6 +154,25 @@ def _months_of(quarter: Quarter) -> tuple[Month, Month, Month]:
     # Asked for every district in every quarter: computed once per quarter.
     first = Month(quarter.fiscal_year - BE_OFFSET - 1, 10).shift(3 * (quarter.number - 1))
     return (first, first.shift(1), first.shift(2))
+
+
+# Years are never guessed: a year from 2400 on is Buddhist Era (2567), one below is Christian Era (2024).
+# Both eras are read where officers type (a cell's "8/2567"); on the command line each value has one era.
+BE_YEARS_FROM = 2400
+
+
+def parse_moment(text: str) -> datetime:
+    """An ISO 8601 date-time of the command line, Christian Era; without an offset, Bangkok time. A year
+    that looks Buddhist Era ("2567-09-16") is refused with the date meant: read as it is, it would grade
+    a quarter five centuries ahead, every district not reported."""
+    moment = datetime.fromisoformat(text.strip())
+    if moment.year >= BE_YEARS_FROM:
+        meant = text.strip().replace(str(moment.year), str(moment.year - BE_OFFSET), 1)
+        raise ValueError(
+            f"{text.strip()!r} looks like a Buddhist-Era date: dates here are Christian Era (ISO 8601); "
+            f"did you mean {meant}?"
+        )
+    return to_bangkok(moment)
 
 
 def fiscal_year_of(moment: datetime) -> int:
