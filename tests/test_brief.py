@@ -270,6 +270,7 @@ def test_run_writes_the_brief_after_the_tabs(tmp_path: Path, monkeypatch: pytest
         "brief-2567Q4-2567-09-13.html",
         "brief-2567Q4-2567-09-13.pdf",
         "brief-latest.html",
+        "brief-latest.json",  # which edition brief-latest is: never replaced by an older one
         "brief-latest.pdf",
     ]
 
@@ -459,3 +460,22 @@ def test_the_latest_html_and_pdf_are_replaced_as_a_pair(tmp_path: Path) -> None:
     assert (tmp_path / "brief-latest.html").read_bytes() == latest_html
     assert not list(tmp_path.glob("brief-2567Q4-2567-09-20.*"))
     assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_brief_latest_is_never_replaced_by_an_older_edition(tmp_path: Path) -> None:
+    september = brief.write_brief(demo_outcome(), CONFIG, output=tmp_path, folders=[TEMPLATES])
+    latest = (tmp_path / "brief-latest.pdf").read_bytes()
+    assert latest == september.pdf.read_bytes()
+    # `otop-sync brief --as-of 2024-08-13` after the September run: its own edition, and nothing more.
+    august = brief.write_brief(
+        run(demo_source(), bkk(2024, 8, 13, 8)), CONFIG, output=tmp_path, folders=[TEMPLATES]
+    )
+    assert august.pdf.name == "brief-2567Q4-2567-08-13.pdf"
+    assert august.pdf.exists()
+    assert (tmp_path / "brief-latest.pdf").read_bytes() == latest
+    assert (tmp_path / "brief-latest.html").read_bytes() == september.html.read_bytes()
+    # A newer edition (or the same one again) does replace it.
+    later = brief.write_brief(
+        run(demo_source(), bkk(2024, 9, 20, 8)), CONFIG, output=tmp_path, folders=[TEMPLATES]
+    )
+    assert (tmp_path / "brief-latest.html").read_bytes() == later.html.read_bytes()

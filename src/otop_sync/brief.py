@@ -27,6 +27,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,7 @@ from otop_sync.grading import DistrictResult, Status, Timeliness
 from otop_sync.numerals import Numerals
 from otop_sync.outcome import Issue, Outcome
 from otop_sync.periods import BE_OFFSET, Month, format_thai_date, format_thai_moment, to_bangkok
+from otop_sync.statefile import WrongShape, aware, read_state
 from otop_sync.tables import FLAGGED, NO_GRADE, REJECTED, baht, grade_text, needs_text, round_text, rounded
 
 TEMPLATE = "brief.html.j2"
@@ -754,22 +756,41 @@ def write_brief(
     html = page.encode()
     day = to_bangkok(outcome.as_of)
     stem = f"brief-{outcome.quarter.code}-{day.year + BE_OFFSET:04d}-{day.month:02d}-{day.day:02d}"
+    files = [(f"{stem}.html", html), (f"{stem}.pdf", pdf)]
+    latest = latest_edition(output)
+    newest = latest is None or latest <= outcome.as_of
+    if newest:
+        marker = json.dumps({"as_of": outcome.as_of.isoformat(), "edition": stem}).encode()
+        files += [("brief-latest.html", html), ("brief-latest.pdf", pdf), (LATEST_MARKER, marker)]
     try:
         output.mkdir(parents=True, exist_ok=True)
         # Every file written in full before any replaces its old self: a disk that fills up leaves the
         # previous edition whole, never a latest HTML of one edition beside a latest PDF of another.
         with contextlib.ExitStack() as replacing:
-            for name, content in (
-                (f"{stem}.html", html),
-                (f"{stem}.pdf", pdf),
-                ("brief-latest.html", html),
-                ("brief-latest.pdf", pdf),
-            ):
+            for name, content in files:
                 replacing.enter_context(atomic_target(output / name, mode=0o644)).write_bytes(content)
     except OSError as exc:
         raise BriefError(f"cannot write the brief into {output}: {exc.strerror or exc}") from exc
     log.info("brief written: %s (%d pages)", output / f"{stem}.pdf", pages)
+    if not newest:
+        assert latest is not None
+        log.info("brief-latest stays the edition as of %s, newer than this one", latest.isoformat())
     return BriefFiles(output / f"{stem}.html", output / f"{stem}.pdf", pages)
+
+
+# Which edition brief-latest is: it is always the newest by as-of, never an older one rendered later.
+LATEST_MARKER = "brief-latest.json"
+
+
+def latest_edition(output: Path) -> datetime | None:
+    """The as-of time of the edition brief-latest holds; None when there is none (or no marker)."""
+
+    def parse(raw: Any) -> datetime:
+        if not isinstance(raw, dict):
+            raise WrongShape("not a JSON object")
+        return aware(raw.get("as_of"))
+
+    return read_state(output / LATEST_MARKER, parse, empty=None)
 
 
 def write_qr(url: str, output: Path) -> tuple[Path, Path]:
