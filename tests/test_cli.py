@@ -104,7 +104,10 @@ def test_rejected_rows_are_listed_with_row_numbers_and_reasons(workbook: Path) -
         "ส่งเมื่อ",
         "ผู้รายงาน",
         "โทรศัพท์",
+        "ไตรมาส",
+        "สถานะ",
     )
+    # A problem stays listed with its state: this one was replaced by the district's next report.
     assert (
         21,
         RESPONSES_TAB,
@@ -115,6 +118,8 @@ def test_rejected_rows_are_listed_with_row_numbers_and_reasons(workbook: Path) -
         "13/08/2567 10:00:00",
         "นายสมชาย ใจงาม",
         "0812345604",
+        "ไตรมาส 4/2567",
+        "แก้ไขแล้ว (แท็บ “การตอบกลับแบบฟอร์ม 1” แถวที่ 22)",
     ) in problems
     assert (15, RESPONSES_TAB, "บึงกาฬ", "ไม่นำมาใช้", "ไม่รู้จักอำเภอ “บึงกาฬ”") in {p[:5] for p in problems}
     # Every problem of the demo says what to do, and when it was sent.
@@ -255,6 +260,9 @@ def test_json_is_the_object_of_the_spec(workbook: Path, capsys: pytest.CaptureFi
         "submitted": "2024-08-13T10:00:00+07:00",
         "reporter": "นายสมชาย ใจงาม",
         "phone": "0812345604",
+        "quarter": "2567Q4",
+        "state": "resolved",
+        "resolved_by": "แท็บ “การตอบกลับแบบฟอร์ม 1” แถวที่ 22",
     } in result["rejected"]
     assert all(f["remedy"] and f["submitted"] for f in result["flagged"])
 

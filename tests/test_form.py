@@ -62,7 +62,10 @@ def test_the_markdown_names_each_title_type_and_choice(capsys: pytest.CaptureFix
 def test_a_bad_fiscal_year_is_refused_in_one_line(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         main(["form", "--fiscal-year", "2024"])
-    assert "is not a Buddhist Era fiscal year, like 2568" in capsys.readouterr().err
+    # A year that looks Christian Era is refused with the year meant (SPEC: years are never guessed).
+    assert "'2024' looks like a Christian-Era year: fiscal years are Buddhist Era; did you mean 2567?" in (
+        capsys.readouterr().err
+    )
 
 
 def test_answers_from_the_printed_form_pass_check_and_every_choice_is_read(

@@ -231,7 +231,8 @@ def test_suspicious_rows_are_used_and_flagged() -> None:
         answer(bkk(2024, 7, 10), "ท่าบ่อ", "ก.ค. 2567", 2, 200000),
         answer(bkk(2024, 8, 10), "ท่าบ่อ", "ส.ค. 2567", 1, 150000),  # cumulative figures fell
         answer(bkk(2024, 8, 10), "สังคม", "ส.ค. 2567", 1, 2000000),  # +900 %
-        answer(bkk(2024, 11, 10), "โพธิ์ตาก", "ก.ค. 2567", 1, 100000),  # July reported in November
+        # July reported in mid-October: three months on, still inside the quarter's grace period.
+        answer(bkk(2024, 10, 12), "โพธิ์ตาก", "ก.ค. 2567", 1, 100000),
     ]
     outcome = run(sheet(answers), bkk(2024, 11, 20), quarter=None)
     reasons = {(f.row, f.reason.split(" ")[0]) for f in outcome.flags}

@@ -234,10 +234,11 @@ def _problems(issues: Sequence[Issue], digits: Numerals) -> list[dict[str, Any]]
 
 
 def _listed_problems(outcome: Outcome) -> tuple[list[Issue], list[Issue]]:
-    """The problems the brief lists, in its order (by district as written, then tab and row), and the
-    rest. Taken a district at a time, its first problem, then its second, so that one district's hundred
-    cannot hide another's one."""
-    issues = sorted(outcome.issues, key=lambda i: (i.district or UNNAMED, i.tab, i.row))
+    """The unresolved problems the brief lists, in its order (by district as written, then tab and row),
+    and the rest. Taken a district at a time, its first problem, then its second, so that one district's
+    hundred cannot hide another's one."""
+    listed = (i for i in outcome.issues if i.open)
+    issues = sorted(listed, key=lambda i: (i.district or UNNAMED, i.tab, i.row))
     turns = itertools.chain.from_iterable(itertools.zip_longest(*_by_district(issues).values()))
     chosen = {id(i) for i in itertools.islice((i for i in turns if i is not None), BRIEF_PROBLEMS)}
     return [i for i in issues if id(i) in chosen], [i for i in issues if id(i) not in chosen]

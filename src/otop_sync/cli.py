@@ -329,6 +329,11 @@ def _print_summary(outcome: Outcome, brief: dict[str, object] | None) -> None:
         f"rows read {rows.read}: used {rows.used}, superseded {rows.superseded}, rejected {rows.rejected}; "
         f"flagged {len(outcome.flags)}"
     )
+    if outcome.after_closing:
+        print(
+            f"{outcome.after_closing} row(s) arrived after their quarter closed: listed as problems, not "
+            "counted; those quarters' grades are unchanged"
+        )
     for result in outcome.districts:
         growth = rounded(result.growth_pct)
         growth_text = f"{growth:+.2f}%" if growth is not None else "-"

@@ -169,6 +169,9 @@ class Checks:
 class Deadlines:
     due_day: int
     month_offset: int
+    # Days after a quarter's last deadline during which late reports and corrections still count; then
+    # the quarter is closed and its grades are final (SPEC: "A quarter's life").
+    grace_days: int = 30
 
 
 class Action(StrEnum):
@@ -679,7 +682,10 @@ def _parse_deadlines(table: _Table) -> Deadlines:
     offset = table.get("month_offset", int, 0)
     if not 0 <= offset <= 2:
         raise table.fail("month_offset", f"{offset} should be 0, 1 or 2")
-    return Deadlines(due_day, offset)
+    grace = table.get("grace_days", int, 30)
+    if not 0 <= grace <= 366:
+        raise table.fail("grace_days", f"{grace} should be a number of days, 0..366")
+    return Deadlines(due_day, offset, grace)
 
 
 def _parse_timezone(doc: _Table) -> str:

@@ -21,6 +21,7 @@ from otop_sync import remedies
 from otop_sync.cells import REPLACEMENT
 from otop_sync.config import Checks, Condition, Deadlines, District, Grade, GradeRule, Rubric
 from otop_sync.periods import Month, Quarter, days_late, deadline, format_be_datetime, start_of
+from otop_sync.quarter_life import ProblemState
 from otop_sync.responses import NO_SENDER, BaseYear, Report, Sender
 
 SATANG = Decimal("0.01")
@@ -95,10 +96,13 @@ class Flag:
     reason: str
     remedy: str = ""
     sender: Sender = NO_SENDER
+    month: Month | None = None
+    state: ProblemState = ProblemState.UNRESOLVED  # set by the sync
+    resolved_by: str = ""
 
     @classmethod
     def on(cls, report: Report, reason: str, remedy: str) -> Flag:
-        return cls(report.tab, report.row, report.district, reason, remedy, report.sender)
+        return cls(report.tab, report.row, report.district, reason, remedy, report.sender, report.month)
 
 
 @dataclass(frozen=True)

@@ -114,10 +114,10 @@ def _lowest(results: tuple[DistrictResult, ...]) -> list[DistrictResult]:
 
 
 def _problems(outcome: Outcome) -> list[str]:
-    """Each problem of the responses with whom it concerns, where it is, why, and what to do, in tab and
-    row order: the tab is named, since a relinked form answers in more than one. The base year's are
-    the coordinator's, not the districts'."""
-    issues = sorted((i for i in outcome.issues if not i.base_year), key=lambda i: (i.tab, i.row))
+    """Each unresolved problem of the responses (of a quarter not closed) with whom it concerns, where it
+    is, why, and what to do, in tab and row order: the tab is named, since a relinked form answers in more
+    than one. The base year's are the coordinator's, not the districts'."""
+    issues = sorted((i for i in outcome.issues if i.open and not i.base_year), key=lambda i: (i.tab, i.row))
     return [
         f"อำเภอ{i.district or '(ไม่ระบุ)'} — {_sent(i.sender)}แท็บ “{i.tab}” แถวที่ {i.row}: "
         f"{'โปรดตรวจสอบ: ' if i.flagged else ''}{i.reason}\n  วิธีแก้ไข: {i.remedy}"

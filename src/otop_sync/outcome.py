@@ -9,7 +9,8 @@ from typing import Any
 
 from otop_sync.cells import SHOWN_LIMIT, shortened
 from otop_sync.grading import DistrictResult, Flag
-from otop_sync.periods import Quarter
+from otop_sync.periods import Month, Quarter
+from otop_sync.quarter_life import ProblemState
 from otop_sync.remedies import joined
 from otop_sync.responses import Rejection, Sender
 
@@ -49,6 +50,19 @@ class Issue:
     sender: Sender
     flagged: bool = False  # used in the grade, but worth a second look
     base_year: bool = False  # a row of the base-year tab: the coordinator's to fix
+    quarter: Quarter | None = None  # the month's quarter, or the quarter it was sent in
+    state: ProblemState = ProblemState.UNRESOLVED
+    resolved_by: str = ""  # where the row that replaced it is
+
+    @property
+    def open(self) -> bool:
+        """Whether reminders, announcements and the brief list it: unresolved, its quarter not closed."""
+        return self.state is ProblemState.UNRESOLVED
+
+    @property
+    def state_text(self) -> str:
+        """The state as ตรวจสอบข้อมูล shows it, with the row that resolved it."""
+        return f"{self.state.thai} ({self.resolved_by})" if self.resolved_by else self.state.thai
 
 
 @dataclass(frozen=True)
@@ -76,6 +90,7 @@ class Outcome:
     flags: tuple[Flag, ...]
     changes: tuple[GradeChange, ...]
     fiscal_year: tuple[YearRow, ...] = ()  # the quarters of the current one's fiscal year, up to it
+    after_closing: int = 0  # rows sent after their quarter closed: among the rejections, never counted
 
     @property
     def issues(self) -> tuple[Issue, ...]:
@@ -83,7 +98,18 @@ class Outcome:
         return (
             *(_issue(r) for r in self.rejections),
             *(
-                Issue(f.tab, f.row, f.district.name, f.reason, f.remedy, _shown(f.sender), flagged=True)
+                Issue(
+                    f.tab,
+                    f.row,
+                    f.district.name,
+                    f.reason,
+                    f.remedy,
+                    _shown(f.sender),
+                    flagged=True,
+                    quarter=_quarter_of(f.month, f.sender),
+                    state=f.state,
+                    resolved_by=f.resolved_by,
+                )
                 for f in self.flags
             ),
             *(_issue(b, base_year=True) for b in self.base_problems),
@@ -99,7 +125,15 @@ def _issue(rejection: Rejection, *, base_year: bool = False) -> Issue:
         joined(rejection.remedies),
         _shown(rejection.sender),
         base_year=base_year,
+        quarter=None if base_year else _quarter_of(rejection.month, rejection.sender),
+        state=rejection.state,
+        resolved_by=rejection.resolved_by,
     )
+
+
+def _quarter_of(month: Month | None, sender: Sender) -> Quarter | None:
+    about = month or (Month.of(sender.submitted) if sender.submitted else None)
+    return about.quarter if about else None
 
 
 def _shown(sender: Sender) -> Sender:
@@ -161,6 +195,16 @@ def _rejection_json(rejection: Rejection) -> dict[str, Any]:
         "reasons": list(rejection.reasons),
         "remedies": list(rejection.remedies),
         **_sender_json(rejection.sender),
+        **_state_json(_quarter_of(rejection.month, rejection.sender), rejection.state, rejection.resolved_by),
+    }
+
+
+def _state_json(quarter: Quarter | None, state: ProblemState, resolved_by: str) -> dict[str, Any]:
+    """A problem's place in its life: its quarter, and unresolved, resolved (by which row) or closed."""
+    return {
+        "quarter": quarter.code if quarter else None,
+        "state": state.value,
+        "resolved_by": resolved_by or None,
     }
 
 
@@ -195,10 +239,12 @@ def as_json(outcome: Outcome) -> dict[str, Any]:
                 "reason": f.reason,
                 "remedy": f.remedy,
                 **_sender_json(f.sender),
+                **_state_json(_quarter_of(f.month, f.sender), f.state, f.resolved_by),
             }
             for f in outcome.flags
         ],
         "base_year_problems": [_rejection_json(r) for r in outcome.base_problems],
+        "after_closing": outcome.after_closing,
         "grade_changes": [
             {"code": c.code, "name": c.name, "quarter": c.quarter, "before": c.before, "after": c.after}
             for c in outcome.changes

@@ -41,6 +41,11 @@ BASE_YEAR_REPEATED = "ผู้ประสานงานลบแถวที�
 FALLING = "สอบถามอำเภอ หากยอดสะสมไม่ถูกต้อง " + resend(["กรอกยอดสะสมตั้งแต่ต้นไตรมาสที่ถูกต้อง"])
 STALE = "สอบถามอำเภอว่าเดือนที่รายงานถูกต้องหรือไม่ หากไม่ถูก " + resend(["เลือกเดือนที่ถูกต้อง"])
 UNREADABLE_TEXT = "สอบถามอำเภอแล้วแก้ข้อความในแท็บคำตอบ (ไม่มีผลต่อระดับ)"
+# A row for a quarter that has closed: its grades are final. Counting it is a decision, not a repair.
+AFTER_CLOSING = (
+    "ผลของไตรมาสที่ปิดแล้วไม่เปลี่ยน หากจำเป็นต้องนับรายงานนี้ ผู้ดูแลระบบขยาย grace_days ใน schedule.toml "
+    "แล้วสั่ง otop-sync run --regrade"
+)
 EXTREME_GROWTH = "ตรวจสอบยอดจำหน่ายกับอำเภอ และยอดปีฐานในแท็บยอดจำหน่ายปีฐาน"
 
 

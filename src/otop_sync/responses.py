@@ -28,6 +28,7 @@ from otop_sync.cells import (
 from otop_sync.config import BASE_FIELDS, FIELDS, REQUIRED_FIELDS, District, Form
 from otop_sync.errors import LayoutError
 from otop_sync.periods import Month, Quarter
+from otop_sync.quarter_life import ProblemState
 from otop_sync.thai import clean_text
 
 HEADER_ROW = 1
@@ -87,6 +88,10 @@ class Rejection:
     reasons: tuple[str, ...]
     remedies: tuple[str, ...] = ()
     sender: Sender = NO_SENDER
+    district: str | None = None  # the district's code, when it could be read
+    month: Month | None = None  # the month reported, when it could be read
+    state: ProblemState = ProblemState.UNRESOLVED  # set by the sync
+    resolved_by: str = ""  # where the row that replaced it is ("แท็บ … แถวที่ …")
 
 
 @dataclass(frozen=True)
@@ -231,6 +236,8 @@ def _read_row(
             tuple(problem.reason for _, problem in problems),
             remedies.for_response(field for field, _ in problems),
             Sender(submitted if isinstance(submitted, datetime) else None, reporter, phone),
+            district.code if isinstance(district, District) else None,
+            month if isinstance(month, Month) else None,
         )
     # No problem means every reader returned a value; the asserts only tell the type checker.
     assert isinstance(submitted, datetime)

@@ -91,7 +91,12 @@ def summary_line(outcome: Outcome, *, seconds: float, api_calls: int) -> str:
     rows = outcome.rows
     changes = ", ".join(f"{c.code} {c.quarter.split()[-1]} {c.before}->{c.after}" for c in outcome.changes)
     calls = f", {api_calls} API calls" if api_calls else ""  # none for a local workbook
+    closed = (
+        f" ({outcome.after_closing} after their quarter closed: listed, not counted)"
+        if outcome.after_closing
+        else ""
+    )
     return (
         f"{outcome.quarter.code}: rows read {rows.read}, used {rows.used}, superseded {rows.superseded}, "
-        f"rejected {rows.rejected}; grades changed: {changes or 'none'}; {seconds:.1f} s{calls}"
+        f"rejected {rows.rejected}{closed}; grades changed: {changes or 'none'}; {seconds:.1f} s{calls}"
     )

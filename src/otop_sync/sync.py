@@ -11,15 +11,17 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
-from typing import cast
+from typing import TypeVar, cast
 
-from otop_sync.cells import DistrictNames, display
-from otop_sync.config import Config, District
-from otop_sync.grading import flag_reports, grade_district, select_reports
+from otop_sync import remedies
+from otop_sync.cells import DistrictNames, display, read_timestamp
+from otop_sync.config import Config, Deadlines, District
+from otop_sync.grading import Flag, flag_reports, grade_district, select_reports
 from otop_sync.numerals import Numerals
 from otop_sync.outcome import GradeChange, Outcome, RowCounts, YearRow
-from otop_sync.periods import Month, Quarter
-from otop_sync.responses import Tab, read_base_year, read_responses
+from otop_sync.periods import Month, Quarter, format_be_datetime
+from otop_sync.quarter_life import Resolutions, closes_at
+from otop_sync.responses import Rejection, Report, Tab, read_base_year, read_responses
 from otop_sync.sources.contract import SheetData, Source, Writes
 from otop_sync.tables import (
     GRADE_COLUMN,
@@ -79,11 +81,13 @@ def decide(
     dry_run: bool = False,
 ) -> tuple[Outcome, Writes]:
     """Grade every district for every quarter in the responses, and lay out the owned tabs."""
-    form = config.form
+    form, deadlines = config.form, config.deadlines
     names = DistrictNames(config.province.districts)
     responses = read_responses(data.responses, form=form, districts=names, as_of=as_of)
     base_year = read_base_year(data.base_year, form=form, districts=names)
-    selection = select_reports(responses.reports)
+    counted, after_closing = _split_after_closing(responses.reports, deadlines)
+    selection = select_reports(counted)
+    resolved = Resolutions(counted, deadlines, as_of)
     current = quarter or Quarter.of(Month.of(as_of))
     found = {q for _, q in selection.by_district_quarter}
     quarters = sorted(found | {current})
@@ -107,18 +111,24 @@ def decide(
         regrade=regrade,
         dry_run=dry_run,
         # A relinked form's copies are read, and superseded by the rows they copy.
-        rows=RowCounts(selection.used, selection.superseded + responses.copies, len(responses.rejections)),
+        rows=RowCounts(
+            selection.used,
+            selection.superseded + responses.copies,
+            len(responses.rejections) + len(after_closing),
+        ),
         districts=tuple(r for r in results if r.quarter == current),
         # "ผลรายไตรมาส" holds the quarters found in the responses; the one asked for may have none yet.
         every_quarter=tuple(r for r in results if r.quarter in found),
-        rejections=responses.rejections,
+        rejections=_with_states(_in_order((*responses.rejections, *after_closing), data.responses), resolved),
         base_problems=base_year.problems,
-        flags=flag_reports(selection, results, checks=config.checks),
+        flags=_with_states(flag_reports(selection, results, checks=config.checks), resolved),
         changes=(),
+        after_closing=len(after_closing),
     )
     tabs = form.tabs
     previous = _previous_rows(data.previous_quarterly)
-    quarterly = _quarterly_rows(outcome, {} if regrade else previous, current=current)
+    kept = {} if regrade else _final_rows(previous, deadlines, as_of)
+    quarterly = _quarterly_rows(outcome, kept, previous)
     outcome = replace(
         outcome,
         changes=_grade_changes(previous, quarterly),
@@ -139,17 +149,91 @@ def decide(
 Key = tuple[str, Quarter]  # district code, quarter
 
 
-def _quarterly_rows(outcome: Outcome, kept: Mapping[Key, Row], *, current: Quarter) -> dict[Key, Row]:
-    """Every quarter x every district, in order. The current quarter and quarters not yet in the tab
-    are computed; the others keep the row they were graded with (`kept` is empty for --regrade)."""
+def _quarterly_rows(
+    outcome: Outcome, final: Mapping[Key, Row], previous: Mapping[Key, Row]
+) -> dict[Key, Row]:
+    """Every quarter x every district, in order. A closed quarter graded after it closed keeps the row it
+    was graded with (`final`, empty for --regrade); every other quarter found in the responses is graded
+    again, so a late report or a correction counts while its quarter is open or late. A row of the tab
+    whose quarter is no longer in the responses stays as it is."""
     results = outcome.every_quarter
-    rows = {key: row for key, row in kept.items() if key[1] != current}
+    graded = {(r.district.code, r.quarter) for r in results}
+    rows = {key: row for key, row in previous.items() if key not in graded} if not outcome.regrade else {}
+    rows.update(final)
     for result in results:
         key = (result.district.code, result.quarter)
         if key not in rows:
             rows[key] = result_row(result, outcome.flags, outcome.as_of)
     order = {code: i for i, code in enumerate(dict.fromkeys(r.district.code for r in results))}
     return {key: rows[key] for key in sorted(rows, key=lambda k: (k[1], order.get(k[0], len(order)), k[0]))}
+
+
+def _split_after_closing(
+    reports: Sequence[Report], deadlines: Deadlines
+) -> tuple[tuple[Report, ...], tuple[Rejection, ...]]:
+    """The rows that count, and those sent after their quarter closed: listed, never counted, so that a
+    closed quarter's grades never change silently (SPEC: "A quarter's life")."""
+    counted, late = [], []
+    for report in reports:
+        closed = closes_at(report.quarter, deadlines)
+        if report.submitted <= closed:
+            counted.append(report)
+            continue
+        reason = (
+            f"ส่งหลัง{report.quarter.label}ปิดรับรายงานเมื่อ {format_be_datetime(closed)}; "
+            "ผลการประเมินของไตรมาสนี้ไม่เปลี่ยน"
+        )
+        late.append(
+            Rejection(
+                report.tab,
+                report.row,
+                report.district.name,
+                (reason,),
+                (remedies.AFTER_CLOSING,),
+                report.sender,
+                report.district.code,
+                report.month,
+            )
+        )
+    return tuple(counted), tuple(late)
+
+
+def _in_order(rejections: Sequence[Rejection], tabs: Sequence[Tab]) -> tuple[Rejection, ...]:
+    order = {tab.title: i for i, tab in enumerate(tabs)}
+    return tuple(sorted(rejections, key=lambda r: (order.get(r.tab, len(order)), r.row)))
+
+
+P = TypeVar("P", Rejection, Flag)
+
+
+def _with_states(problems: Sequence[P], resolutions: Resolutions) -> tuple[P, ...]:
+    """Each problem with its state: unresolved, resolved by a later valid row, or its quarter closed."""
+    placed = []
+    for problem in problems:
+        code = problem.district.code if isinstance(problem, Flag) else problem.district
+        state, by = resolutions.state(
+            code, problem.month, problem.sender.submitted, tab=problem.tab, row=problem.row
+        )
+        where = f"แท็บ “{by.tab}” แถวที่ {by.row}" if by else ""
+        placed.append(replace(problem, state=state, resolved_by=where))
+    return tuple(placed)
+
+
+# The column "ข้อมูล ณ" of ผลรายไตรมาส: when the row was graded.
+GRADED_AT_COLUMN = len(RESULT_COLUMNS) - 1
+
+
+def _final_rows(previous: Mapping[Key, Row], deadlines: Deadlines, as_of: datetime) -> dict[Key, Row]:
+    """The rows of the tab that are final: of a quarter closed by `as_of`, graded after it closed."""
+    final = {}
+    for key, row in previous.items():
+        closed = closes_at(key[1], deadlines)
+        if as_of <= closed:
+            continue
+        graded_at = read_timestamp(row[GRADED_AT_COLUMN])
+        if isinstance(graded_at, datetime) and graded_at > closed:
+            final[key] = row
+    return final
 
 
 def _previous_rows(previous: Tab | None) -> dict[Key, Row]:

@@ -101,6 +101,9 @@ PROBLEM_COLUMNS = (
     Column("ส่งเมื่อ", width=20),
     Column("ผู้รายงาน", width=20),
     Column("โทรศัพท์", width=14),
+    # A problem's life: unresolved until a later valid row replaces it, or its quarter closes.
+    Column("ไตรมาส", width=14),
+    Column("สถานะ", width=30),
 )
 RUN_LOG_COLUMNS = (
     Column("ประมวลผลเมื่อ", width=20),
@@ -279,6 +282,8 @@ def problems_table(title: str, outcome: Outcome, tab_order: Sequence[str]) -> Ta
                 i.reason,
                 i.remedy,
                 *_sender_cells(i.sender),
+                i.quarter.label if i.quarter else "",
+                i.state_text,
             )
             for i in issues
         ),
