@@ -222,7 +222,7 @@ def test_check_names_each_problem_in_one_line_and_exits_1(
     monkeypatch.chdir(tmp_path)
     (tmp_path / "a-file").write_text("not a folder")
     edit(province, "schedule.toml", 'state_dir = "state"', f'state_dir = "{tmp_path / "a-file" / "state"}"')
-    edit(province, "schedule.toml", 'cron = "0 7,13 1-16 * *"', 'cron = "0 25 1-16 * *"')
+    edit(province, "schedule.toml", 'cron = "0 7,13 * * *"', 'cron = "0 25 * * *"')
     edit(province, "province.toml", "timeout_seconds = 60", "timeout_seconds = 0.01")
     edit(province, "province.toml", 'workbook = ""', 'workbook = "otop.xlsx"')
     write_new_workbook(province / "otop.xlsx", demo_tabs())
@@ -230,7 +230,7 @@ def test_check_names_each_problem_in_one_line_and_exits_1(
     out = capsys.readouterr().out.splitlines()
     checks = [line for line in out if line.startswith(("schedule:", "LINE:", "brief:", "folders:"))]
     assert checks[0].startswith(
-        "schedule: configuration schedule.toml: jobs[0].cron: '0 25 1-16 * *' is not a cron line: "
+        "schedule: configuration schedule.toml: jobs[0].cron: '0 25 * * *' is not a cron line: "
     )
     assert checks[1:] == [
         "LINE: not configured: reminders and announcements are printed, not sent",
