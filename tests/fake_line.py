@@ -21,6 +21,7 @@ from .contract import Violation, line
 
 TOKEN = "fakeChannelAccessToken0123456789abcdefABCDEF+/="
 GROUP = "C" + "0123456789abcdef" * 2
+OPERATOR = "U" + "fedcba9876543210" * 2  # the operator's own chat: a user who added the bot as a friend
 # "Max character limit: 5000", counted in UTF-16 code units (LINE Developers, Messaging API reference,
 # text message; and "Character counting in a text": an emoji counts 2).
 TEXT_UNITS = 5000
@@ -45,7 +46,7 @@ class FakeLine(BaseAdapter):
         # The OpenAPI document declares no header on 409; LINE's page "Retrying a failed API request"
         # shows x-line-accepted-request-id there. Either may come, so the fake can send either.
         self.accepted_header_on_409 = accepted_header_on_409
-        self.members = {GROUP}  # the groups the bot is in
+        self.members = {GROUP, OPERATOR}  # the groups the bot is in, and the friends it may push to
 
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
         headers = dict(request.headers)

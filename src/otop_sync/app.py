@@ -11,13 +11,14 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from otop_sync.alerts import alert_for
 from otop_sync.checkup import (
     Findings,
     check_folders,
@@ -30,6 +31,7 @@ from otop_sync.config import Action, Config
 from otop_sync.demo import DEMO_AS_OF, demo_tabs
 from otop_sync.errors import BriefError, OtopSyncError, UsageError
 from otop_sync.messages import Message, announcement, reminder
+from otop_sync.numerals import Numerals
 from otop_sync.outcome import Outcome
 from otop_sync.periods import Quarter, fiscal_year_of
 from otop_sync.runlock import run_lock
@@ -271,7 +273,43 @@ class App:
         channel = self._channel()
         if channel is None:
             return message, "LINE_CHANNEL_ACCESS_TOKEN or [line] group_id is not set: nothing was sent"
-        return message, channel.push(message).reason
+        try:
+            return message, channel.push(message).reason
+        except OtopSyncError as exc:
+            # Whole, so that a person can send it by hand: a reminder lost is a district not reminded.
+            log.error("%s was not sent (%s); send it by hand:\n%s", message.kind, exc, message.text)
+            raise
+
+    def alert(self, job: str, *, ok: bool, summary: str, before: Mapping[str, RunRecord]) -> None:
+        """Tell the operator's LINE chat that an unattended job began to fail, or succeeds again
+        (alerts.alert_for). An alert that cannot be sent is logged whole; the run's outcome stands."""
+        alert = alert_for(
+            job,
+            ok=ok,
+            summary=summary,
+            at=self.clock(),
+            before=before,
+            province=self.config.province.name,
+            digits=Numerals(self.config.brief.thai_numerals),
+        )
+        if alert is None:
+            return
+        line = self.config.line
+        if not line.alert_to or not line.token:
+            return  # not asked for: the failure is in the log and in `otop-sync status`
+        from otop_sync.line import LineClient
+
+        client = LineClient(
+            token=line.token,
+            group_id=line.alert_to,
+            state_dir=self.config.service.state_dir,
+            endpoint=line.endpoint,
+            clock=self.clock,
+        )
+        try:
+            log.info("alert: %s", client.push(alert).reason)
+        except OtopSyncError as exc:
+            log.warning("the alert could not be sent to LINE (%s):\n%s", exc, alert.text)
 
     def check(self, make_target: Callable[[], Target]) -> Findings:
         """Everything a run will need, each problem one line with its fix; the target is made here, so

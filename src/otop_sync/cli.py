@@ -260,20 +260,27 @@ def _run(args: argparse.Namespace) -> int:
     from otop_sync.outcome import as_json
 
     app = _app(args)
-    target = _target(app, args, "run", writes=not args.dry_run)
-    result = app.run(
-        Action.SYNC,
-        target,
-        who="manual run",
-        as_of=args.as_of,
-        quarter=args.quarter,
-        regrade=args.regrade,
-        write=not args.dry_run,
-        brief=not (args.dry_run or args.no_brief),
-    )
+    try:
+        target = _target(app, args, "run", writes=not args.dry_run)
+        result = app.run(
+            Action.SYNC,
+            target,
+            who="manual run",
+            as_of=args.as_of,
+            quarter=args.quarter,
+            regrade=args.regrade,
+            write=not args.dry_run,
+            brief=not (args.dry_run or args.no_brief),
+        )
+    except OtopSyncError as exc:
+        # Recorded like a scheduled run's failure: `status` shows it beside the others.
+        if not args.dry_run:
+            app.record("manual", False, str(exc))
+        raise
     if not args.dry_run:
         logging.getLogger("otop_sync").info("run: ok: %s", result.summary)
-        app.record("manual", True, result.summary)
+        failure = result.brief_error  # the tabs are written, the brief is not: a failed run all the same
+        app.record("manual", failure is None, result.summary if failure is None else str(failure))
     brief: dict[str, object] | None = None
     if result.brief is not None:
         brief = {"html": str(result.brief.html), "pdf": str(result.brief.pdf), "pages": result.brief.pages}

@@ -203,6 +203,9 @@ class Line:
     group_id: str | None
     endpoint: str = DEFAULT_LINE_ENDPOINT
     token: str | None = field(default=None, repr=False)  # from the environment only; never shown
+    # The operator's chat (a user who added the bot as a friend, or a group): where a failing unattended
+    # run is told, with the same channel access token.
+    alert_to: str | None = None
 
 
 @dataclass(frozen=True)
@@ -535,7 +538,12 @@ def _parse_line(doc: _Table, environ: Mapping[str, str]) -> Line:
         # The token itself is never repeated in a message.
         raise ConfigError(LINE_TOKEN_ENV, "(environment)", "is not a channel access token")
     endpoint = _endpoint(line.text("endpoint", ""), environ.get(LINE_ENDPOINT_ENV), DEFAULT_LINE_ENDPOINT)
-    return Line(group_id or None, endpoint, token or None)
+    alert_to = line.text("alert_to", "").strip()
+    if alert_to and not _LINE_GROUP_ID.match(alert_to):
+        raise line.fail(
+            "alert_to", "should be a LINE user ID (U and 32 hexadecimal digits) or group ID (C and 32)"
+        )
+    return Line(group_id or None, endpoint, token or None, alert_to or None)
 
 
 # All of Thailand has 928 districts, and the brief of all 928 renders in about 15 s of its 60 s limit

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import requests
 from requests.adapters import BaseAdapter
@@ -36,7 +36,6 @@ from otop_sync.deadline import (
     mount,
 )
 from otop_sync.errors import OtopSyncError
-from otop_sync.messages import Message
 from otop_sync.statefile import WrongShape, read_state
 
 DEFAULT_ENDPOINT = "https://api.line.me"
@@ -86,6 +85,16 @@ def _parse_sent(raw: Any) -> dict[str, str]:
     return raw
 
 
+class Pushable(Protocol):
+    """What the client sends: a text, and its identity in the record of what was sent."""
+
+    @property
+    def identity(self) -> str: ...
+
+    @property
+    def text(self) -> str: ...
+
+
 class LineClient:
     def __init__(
         self,
@@ -111,7 +120,7 @@ class LineClient:
         self._wire = DeadlineAdapter(timeout_seconds, transport, max_bytes=1_000_000)  # answers are tiny
         mount(self._session, self._wire)
 
-    def push(self, message: Message) -> Delivery:
+    def push(self, message: Pushable) -> Delivery:
         if message.identity in self.book.load():
             return Delivery(False, f"already sent ({message.identity})")
         retry_key = str(uuid.uuid5(_RETRY_NAMESPACE, message.identity))

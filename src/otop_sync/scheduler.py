@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 
+from otop_sync.alerts import failing_since
 from otop_sync.app import App, Target
 from otop_sync.config import Action, Config, ScheduledJob
 from otop_sync.errors import ConfigError, OtopSyncError
@@ -107,6 +108,16 @@ def health(
             f"({now.isoformat()}); jobs planned by the clock that ran ahead do not fire: check the "
             "machine's clock (NTP), then restart the service",
         )
+    failing = [
+        (failure.at, item.job.name, failure.summary)
+        for item in planned
+        if (failure := failing_since(records.get(item.job.name, {}))) is not None
+    ]
+    if failing:
+        # Told from the first failed run, not after catch_up_hours: retrying is the scheduler's business,
+        # knowing is the operator's.
+        at, name, reason = min(failing)
+        return False, f"{name} failed at {at.isoformat()} and has not succeeded since: {reason}"
     for name, kinds in sorted(records.items()):
         owed = kinds.get("owed")
         ran = [kinds[k].at for k in ("success", "failure") if k in kinds]
@@ -146,16 +157,19 @@ class Runner:
     def run_job(self, job: ScheduledJob) -> bool:
         self.idle.clear()
         started = time.monotonic()
+        before = self.book.load().get(job.name, {})
         try:
             line = self._run(job)
-        except Exception as exc:  # a failed run is logged and recorded; the scheduler goes on
+        except Exception as exc:  # a failed run is logged, recorded and told; the scheduler goes on
             reason = str(exc) if isinstance(exc, OtopSyncError) else f"{type(exc).__name__}: {exc}"
             log.error("%s: failed after %.1f s: %s", job.name, time.monotonic() - started, reason)
             self.app.record(job.name, False, reason)
+            self.app.alert(job.name, ok=False, summary=reason, before=before)
             return False
         else:
             log.info("%s: ok: %s", job.name, line)
             self.app.record(job.name, True, line)
+            self.app.alert(job.name, ok=True, summary=line, before=before)
             return True
         finally:
             self.idle.set()
