@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+import time_machine
 
 from otop_sync.cells import read_month
 from otop_sync.cli import main
@@ -16,7 +18,14 @@ from otop_sync.periods import Month
 from otop_sync.responses import Tab
 from otop_sync.sources.workbook import write_new_workbook
 
-from .conftest import CONFIG
+from .conftest import CONFIG, bkk
+
+
+@pytest.fixture(autouse=True)
+def early_in_fiscal_year_2567() -> Iterator[None]:
+    """The form offers the months still counting as of today: here, fiscal year 2567's twelve."""
+    with time_machine.travel(bkk(2023, 12, 1, 9)):
+        yield
 
 
 def printed_form(capsys: pytest.CaptureFixture[str], *args: str) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import time_machine
 
 from otop_sync.cells import read_month
 from otop_sync.cli import main
@@ -20,7 +21,7 @@ from otop_sync.periods import Month
 from otop_sync.responses import Tab
 from otop_sync.sources.workbook import write_new_workbook
 
-from .conftest import CONFIG
+from .conftest import CONFIG, bkk
 from .fake_forms import FakeFormsAPI
 from .fake_sheets import LoopbackServer, service_account_file
 
@@ -47,10 +48,17 @@ def google(tmp_path: Path, province: Path, monkeypatch: pytest.MonkeyPatch) -> I
         settings = province / "province.toml"
         text = settings.read_text(encoding="utf-8")
         text = text.replace('form_id = ""', f'form_id = "{FORM}"')
+        # The form's own link (the fake's responderUri): `check` compares it, and follows nothing.
+        text = text.replace(
+            'form_url = "https://forms.gle/otop-nongkhai-example"',
+            f'form_url = "https://docs.google.com/forms/d/e/published-{FORM}/viewform?usp=sf_link"',
+        )
         settings.write_text(
             text.replace('spreadsheet_key = ""', f'spreadsheet_key = "{SHEET}"'), encoding="utf-8"
         )
-        yield Google(api, province)
+        # Early in fiscal year 2567: the months still counting are that year's twelve, whatever today is.
+        with time_machine.travel(bkk(2023, 12, 1, 9)):
+            yield Google(api, province)
         assert api.violations == []  # every request the discovery document allows
 
 
@@ -111,10 +119,14 @@ def test_choices_and_descriptions_are_updated_in_place(
     api.add_form(FORM, linked_sheet=SHEET)
     assert main(APPLY) == 0
     district_id = next(i["itemId"] for i in api.forms[FORM].items if i["title"] == "อำเภอ")
-    # A new fiscal year: the month choices roll over; the question keeps its ID (its answers' column).
+    # A new fiscal year, once the last one's fourth quarter has closed: the month choices roll over; the
+    # question keeps its ID (its answers' column).
     capsys.readouterr()
-    assert main(["form", "--apply", FORM, "--fiscal-year", "2568"]) == 0
-    assert "will update question 'เดือนที่รายงาน': the 12 choices" in capsys.readouterr().out
+    with time_machine.travel(bkk(2024, 10, 20, 9)):
+        assert main(["form", "--apply", FORM]) == 0
+    out = capsys.readouterr().out
+    assert "will update question 'เดือนที่รายงาน': the 12 choices (adds ตุลาคม 2567, " in out
+    assert "; removes ตุลาคม 2566, พฤศจิกายน 2566, " in out
     assert choices(api, "เดือนที่รายงาน")[0] == "ตุลาคม 2567"
     assert next(i["itemId"] for i in api.forms[FORM].items if i["title"] == "อำเภอ") == district_id
     assert len(titles(api)) == 7
@@ -294,9 +306,9 @@ def test_an_update_whose_answer_was_lost_is_not_made_twice(
     api = google.api
     api.add_form(FORM, linked_sheet=SHEET)
     api.lose_next_answer = True  # applied, but the answer never came: the retry finds a newer revision
-    assert main(APPLY) == 1
-    err = capsys.readouterr().err
-    assert "an earlier try of this update went through although its answer was lost" in err
+    assert main(APPLY) == 0  # the form, read again, shows the change went through
+    out = capsys.readouterr().out
+    assert "form updated: applied (Google's answer was lost; confirmed by reading the form;" in out
     assert len(titles(api)) == 7  # once, not twice
     assert main(APPLY) == 0  # run again, as the line says: nothing left to change
     assert "0 change(s)" in capsys.readouterr().out
@@ -392,3 +404,138 @@ def test_a_busy_forms_api_is_retried_then_given_up_in_one_line(
     assert err == [
         "otop-sync: error: could not read the form: Google Forms kept answering HTTP 503: try again later"
     ]
+
+
+# The form follows the quarter's life ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("offset", [0, 1, 2])
+def test_september_stays_offered_until_the_fourth_quarter_closes(
+    google: Google, offset: int, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # `form --apply` on 1 October (the monthly cron line) replaced the choices with the new fiscal year's:
+    # September's report, due on 15 October under month_offset 1, could no longer be sent.
+    schedule = google.config / "schedule.toml"
+    schedule.write_text(
+        schedule.read_text(encoding="utf-8").replace("month_offset = 0", f"month_offset = {offset}"),
+        encoding="utf-8",
+    )
+    google.api.add_form(FORM, linked_sheet=SHEET)
+    with time_machine.travel(bkk(2024, 10, 1, 6)):
+        assert main(["form", "--apply"]) == 0
+    months = choices(google.api, "เดือนที่รายงาน")
+    assert "กันยายน 2567" in months
+    assert "ตุลาคม 2567" in months  # and the new fiscal year, as it starts
+    # Once the quarter has closed, September goes, and the options say so.
+    closed = {0: bkk(2024, 10, 16, 6), 1: bkk(2024, 11, 15, 6), 2: bkk(2024, 12, 16, 6)}[offset]
+    capsys.readouterr()
+    with time_machine.travel(closed):
+        assert main(["form", "--apply", "--dry-run"]) == 0
+        assert "removes กรกฎาคม 2567, สิงหาคม 2567, กันยายน 2567" in capsys.readouterr().out
+        assert "กันยายน 2567" in choices(google.api, "เดือนที่รายงาน")  # a dry run changes nothing
+        assert main(["form", "--apply"]) == 0
+    assert "กันยายน 2567" not in choices(google.api, "เดือนที่รายงาน")
+
+
+def test_an_options_update_keeps_each_kept_option_as_the_form_holds_it(
+    google: Google, capsys: pytest.CaptureFixture[str]
+) -> None:
+    api = google.api
+    api.add_form(FORM, linked_sheet=SHEET)
+    with time_machine.travel(bkk(2024, 9, 20, 9)):
+        assert main(["form", "--apply"]) == 0
+    # A coordinator sends September's answers to a section of their own, with a picture on the option.
+    month = question(api, "เดือนที่รายงาน")
+    month["choiceQuestion"]["type"] = "RADIO"
+    september = next(o for o in month["choiceQuestion"]["options"] if o["value"] == "กันยายน 2567")
+    september["goToAction"] = "SUBMIT_FORM"
+    month["choiceQuestion"]["options"].append({"value": "อื่น ๆ", "isOther": True})
+    capsys.readouterr()
+    with time_machine.travel(bkk(2024, 10, 1, 6)):
+        assert main(["form", "--apply"]) == 0
+    out = capsys.readouterr().out
+    # Named, every one: the new fiscal year's twelve; nothing removed, since Q4 is still in its grace period.
+    assert "will update question 'เดือนที่รายงาน': the 15 choices (adds ตุลาคม 2567, พฤศจิกายน 2567, " in out
+    assert "removes" not in out
+    options = question(api, "เดือนที่รายงาน")["choiceQuestion"]["options"]
+    kept = next(o for o in options if o["value"] == "กันยายน 2567")
+    assert kept.get("goToAction") == "SUBMIT_FORM"  # the branching stays
+    assert options[-1] == {"value": "อื่น ๆ", "isOther": True}  # "Other" stays, last
+
+
+def test_check_compares_the_qr_codes_link_with_the_form(
+    google: Google, capsys: pytest.CaptureFixture[str]
+) -> None:
+    google.api.add_form(FORM, linked_sheet=SHEET)
+    assert main(["form", "--apply"]) == 0
+    capsys.readouterr()
+    main(["check", "--workbook", str(_demo_workbook())])
+    assert "form: [province] form_url leads to this form (" in capsys.readouterr().out
+    # The letter's QR code points at an older form: check says so, and fails.
+    province = google.config / "province.toml"
+    text = province.read_text(encoding="utf-8")
+    province.write_text(
+        text.replace(f"published-{FORM}/viewform", "published-1FAIpQLSfAnOlderForm/viewform"),
+        encoding="utf-8",
+    )
+    assert main(["check", "--workbook", str(_demo_workbook())]) == 1
+    out = capsys.readouterr().out
+    assert (
+        "form: [province] form_url leads to https://docs.google.com/forms/d/e/published-1FAIpQLSfAnOlderForm"
+        in out
+    )
+    assert "the QR code of the letter and the brief would open another form" in out
+
+
+def test_check_follows_a_short_link_to_the_form(google: Google, capsys: pytest.CaptureFixture[str]) -> None:
+    # forms.gle answers a short link with a redirect to the form's own link; here a loopback server does.
+    target = f"https://docs.google.com/forms/d/e/published-{FORM}/viewform?usp=send_form"
+    google.api.add_form(FORM, linked_sheet=SHEET)
+    with Redirect(target) as short:
+        province = google.config / "province.toml"
+        text = province.read_text(encoding="utf-8")
+        start = text.index("form_url = ")
+        end = text.index("\n", start)
+        province.write_text(text[:start] + f'form_url = "{short.url}/abc123"' + text[end:], encoding="utf-8")
+        assert main(["form", "--apply"]) == 0
+        capsys.readouterr()
+        main(["check", "--workbook", str(_demo_workbook())])
+        assert short.paths == ["/abc123"]
+    assert (
+        f"form: [province] form_url leads to this form (https://docs.google.com/forms/d/e/published-{FORM}"
+        in (capsys.readouterr().out)
+    )
+
+
+class Redirect:
+    """A loopback short-link server: HEAD /anything answers 302 to `target`."""
+
+    def __init__(self, target: str) -> None:
+        import http.server
+        import threading
+
+        paths: list[str] = []
+        self.paths = paths
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_HEAD(self) -> None:
+                paths.append(self.path)
+                self.send_response(302)
+                self.send_header("Location", target)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> Redirect:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()

@@ -353,14 +353,37 @@ class App:
             return Findings(("form: no [google] form_id: the form is not checked",), True)
         from otop_sync.forms import check as check_form
         from otop_sync.formspec import expected_form
+        from otop_sync.quarter_life import offered_months
 
         try:
             form = self.forms(google.form_id, edit=False).get()
         except OtopSyncError as exc:
             return Findings((f"form: {exc}",), False)
-        spec = expected_form(self.config, fiscal_year=fiscal_year_of(self.clock()))
-        lines = check_form(form, spec, google.spreadsheet_key)
+        now = self.clock()
+        months = offered_months(now, self.config.deadlines)
+        spec = expected_form(self.config, fiscal_year=fiscal_year_of(now), months=months)
+        link, unfollowed = self._form_link(str(form.get("responderUri", "")))
+        lines = check_form(form, spec, google.spreadsheet_key, form_link=link) + unfollowed
         return Findings(tuple(line for line, _ in lines), all(ok for _, ok in lines))
+
+    def _form_link(self, responder: str) -> tuple[str | None, list[tuple[str, bool]]]:
+        """Where [province] form_url leads: itself when it is a form's own link, else where its redirects
+        go (a forms.gle short link). One that cannot be followed from here is left to a person."""
+        from otop_sync.forms import follow_link
+
+        url = self.config.province.form_url
+        if not url:
+            return None, []
+        try:
+            return follow_link(url, timeout_seconds=self.config.google.timeout_seconds), []
+        except OtopSyncError as exc:
+            return None, [
+                (
+                    f"form: [province] form_url could not be followed ({exc}): open it and check that it "
+                    f"leads to {responder or 'the form'}",
+                    True,
+                )
+            ]
 
     def line_client(self) -> LineClient | None:
         line = self.config.line

@@ -142,7 +142,8 @@ def _parser() -> argparse.ArgumentParser:
         "--fiscal-year",
         metavar="2568",
         type=_fiscal_year,
-        help="the B.E. fiscal year whose months the month question offers (default: the current one)",
+        help="a B.E. fiscal year whose months the month question offers too, to prepare its form "
+        "(always offered: every month whose quarter is not closed, and the current fiscal year's)",
     )
     form.add_argument("--json", action="store_true", help="print it as JSON, for a script")
     form.add_argument(
@@ -445,10 +446,13 @@ def _form(args: argparse.Namespace) -> int:
     from otop_sync.app import App
     from otop_sync.formspec import as_markdown, expected_form
     from otop_sync.periods import fiscal_year_of
+    from otop_sync.quarter_life import offered_months
     from otop_sync.settings import config_dir, load_config
 
     config = load_config(config_dir(args.config))
-    spec = expected_form(config, fiscal_year=args.fiscal_year or fiscal_year_of(_now()))
+    now = _now()
+    months = offered_months(now, config.deadlines, fiscal_year=args.fiscal_year)
+    spec = expected_form(config, fiscal_year=args.fiscal_year or fiscal_year_of(now), months=months)
     if args.apply is not None:
         app = App(config, clock=_now)
         return _apply_form(app, spec, args.apply or config.google.form_id, dry_run=args.dry_run)
@@ -460,7 +464,7 @@ def _form(args: argparse.Namespace) -> int:
 
 
 def _apply_form(app: App, spec: FormSpec, form_id: str | None, *, dry_run: bool) -> int:
-    from otop_sync.forms import plan
+    from otop_sync.forms import FormChanged, plan
 
     if not form_id:
         raise UsageError("no form to apply to: pass --apply FORM_ID or set [google] form_id in province.toml")
@@ -473,8 +477,17 @@ def _apply_form(app: App, spec: FormSpec, form_id: str | None, *, dry_run: bool)
     for change in changes.changes:
         print(f"  {verb} {change}")
     if changes.requests and not dry_run:
-        client.batch_update(changes.requests, revision_id=str(form.get("revisionId", "")))
-        print(f"form updated ({client.api_calls} API calls)")
+        try:
+            client.batch_update(changes.requests, revision_id=str(form.get("revisionId", "")))
+            print(f"form updated ({client.api_calls} API calls)")
+        except FormChanged:
+            # Perhaps an earlier try went through and only its answer was lost: the form tells.
+            if plan(client.get(), spec).requests:
+                raise
+            print(
+                "form updated: applied (Google's answer was lost; confirmed by reading the form; "
+                f"{client.api_calls} API calls)"
+            )
     for difference in changes.differences:
         print(f"  not changed: {difference}")
     for step in changes.manual:

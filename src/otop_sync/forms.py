@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urljoin, urlsplit
 
 import requests
 from google.auth import exceptions as auth_errors
@@ -30,13 +31,14 @@ from tenacity import Retrying, retry_if_exception, stop_after_attempt, stop_befo
 from tenacity.wait import wait_random_exponential
 
 from otop_sync.config import DEFAULT_FORMS_ENDPOINT
-from otop_sync.deadline import BrokenAnswer, Budget, DeadlineAdapter, DeadlineExceeded, json_object
+from otop_sync.deadline import BrokenAnswer, Budget, DeadlineAdapter, DeadlineExceeded, json_object, mount
 from otop_sync.errors import SourceError
 from otop_sync.formspec import VALIDATION_NAMES, FormSpec, Question
 from otop_sync.sources.google import INSUFFICIENT_SCOPES, authorized_session
 
 SCOPE_EDIT = "https://www.googleapis.com/auth/forms.body"
 SCOPE_READ = "https://www.googleapis.com/auth/forms.body.readonly"
+FORMS_HOST = "docs.google.com"  # where a form's own links live; forms.gle short links lead there
 ANSWER_LIMIT = 10_000_000  # bytes: a form of a few dozen questions is tens of kilobytes
 log = logging.getLogger(__name__)
 
@@ -160,7 +162,7 @@ class FormsClient:
                 "between /d/ and /edit)"
             )
         if answer.status_code == 400 and "revision" in message.lower():
-            raise SourceError(
+            raise FormChanged(
                 f"could not {what}: the form was changed after otop_sync read it (someone edited it, or an "
                 "earlier try of this update went through although its answer was lost): run the command "
                 "again; it changes only what still differs"
@@ -172,6 +174,30 @@ class FormsClient:
         raise SourceError(
             f"could not {what}: Google Forms refused the request: HTTP {answer.status_code} {message}"
         )
+
+
+class FormChanged(SourceError):
+    """The form's revision is not the one read: someone edited it, or an earlier try of this very update
+    went through although its answer was lost. Reading the form again tells which."""
+
+
+def follow_link(url: str, *, timeout_seconds: float, transport: BaseAdapter | None = None) -> str:
+    """Where a link leads, by its redirects (a forms.gle short link leads to the form's viewform link);
+    only the headers are asked for (HEAD), at most five hops, each within the timeout."""
+    session = requests.Session()
+    mount(session, DeadlineAdapter(timeout_seconds, transport, max_bytes=100_000))
+    for _ in range(5):
+        if urlsplit(url).netloc.lower() == FORMS_HOST:
+            return url  # a form's own link: nothing more to ask of Google
+        try:
+            answer = session.head(url, allow_redirects=False, timeout=timeout_seconds)
+        except requests.RequestException as exc:
+            raise SourceError(f"cannot follow {url} ({type(exc).__name__})") from None
+        location = answer.headers.get("Location")
+        if not answer.is_redirect or not location:
+            return url
+        url = urljoin(url, location)
+    raise SourceError(f"{url}: more than five redirects")
 
 
 class _Retryable(Exception):
@@ -259,8 +285,11 @@ def _manual(form: Mapping[str, Any], spec: FormSpec) -> tuple[str, ...]:
     return tuple(steps)
 
 
-def check(form: Mapping[str, Any], spec: FormSpec, spreadsheet_key: str | None) -> list[tuple[str, bool]]:
-    """The form against the configuration: (line, ok) for each thing checked, a fix in every failing line."""
+def check(
+    form: Mapping[str, Any], spec: FormSpec, spreadsheet_key: str | None, *, form_link: str | None = None
+) -> list[tuple[str, bool]]:
+    """The form against the configuration: (line, ok) for each thing checked, a fix in every failing line.
+    `form_link`: where [province] form_url leads (a short link followed), to compare with the form's own."""
     lines: list[tuple[str, bool]] = []
     items = {_title(i): i for i in form.get("items", []) if "questionItem" in i}
     for question in spec.questions:
@@ -300,7 +329,17 @@ def check(form: Mapping[str, Any], spec: FormSpec, spreadsheet_key: str | None) 
                 lines.append((f"form: question {question.title!r}: the {len(offered)} districts: ok", True))
         elif question.field == "month":
             missing = [c for c in question.choices if c not in _choices(item)]
-            if missing:
+            closed = [c for c in _choices(item) if c not in question.choices]
+            if closed and not missing:
+                lines.append(
+                    (
+                        f"form: the month choices still offer {', '.join(closed[:3])}"
+                        f"{' …' if len(closed) > 3 else ''}, whose quarter has closed (a report for it would "
+                        "not count): `otop-sync form --apply`",
+                        False,
+                    )
+                )
+            elif missing:
                 lines.append(
                     (
                         f"form: the month choices lack {', '.join(missing[:3])}"
@@ -319,6 +358,7 @@ def check(form: Mapping[str, Any], spec: FormSpec, spreadsheet_key: str | None) 
             lines.append(("form: not published: Publish (เผยแพร่) in the form editor", False))
         elif not state.get("isAcceptingResponses"):
             lines.append(("form: not accepting responses: การตอบกลับ → turn on accepting responses", False))
+    lines.extend(_check_link(form, form_link))
     linked = form.get("linkedSheetId")
     if not linked:
         lines.append(
@@ -335,6 +375,29 @@ def check(form: Mapping[str, Any], spec: FormSpec, spreadsheet_key: str | None) 
     else:
         lines.append((f"form: writes to spreadsheet {linked}: ok", True))
     return lines
+
+
+def _check_link(form: Mapping[str, Any], form_link: str | None) -> list[tuple[str, bool]]:
+    """The QR code of the letter and the brief leads to [province] form_url: it must be this form."""
+    responder = str(form.get("responderUri", ""))
+    if form_link is None or not responder:
+        return []
+    if _form_path(form_link) == _form_path(responder):
+        return [(f"form: [province] form_url leads to this form ({responder}): ok", True)]
+    return [
+        (
+            f"form: [province] form_url leads to {form_link}, not to this form ({responder}): the QR code "
+            "of the letter and the brief would open another form; set form_url to this form's link "
+            "(Send > link > Shorten URL)",
+            False,
+        )
+    ]
+
+
+def _form_path(url: str) -> str:
+    """A respondents' link as compared: host and path, whatever the scheme, query (?usp=…) or trailing /."""
+    parts = urlsplit(url.strip())
+    return f"{parts.netloc.lower()}{parts.path.rstrip('/')}"
 
 
 _KIND_WORDS = {
@@ -412,11 +475,21 @@ def _update(index: int, item: Mapping[str, Any], question: Question) -> tuple[di
         words.append("required" if question.required else "optional")
         body["required"] = question.required
     if question.choices and _choices(item) != list(question.choices):
+        # The API replaces the whole list: each option kept is sent back as the form holds it, so that a
+        # coordinator's branching (goToAction, goToSectionId) and images stay, and "Other" stays last.
+        options = current["choiceQuestion"].get("options", [])
+        held = {str(o.get("value", "")): o for o in options if not o.get("isOther")}
+        added = [c for c in question.choices if c not in held]
+        removed = [v for v in held if v not in question.choices]
         masks.append("questionItem.question.choiceQuestion.options")
-        words.append(f"the {len(question.choices)} choices")
+        named = ([f"adds {', '.join(added)}"] if added else []) + (
+            [f"removes {', '.join(removed)}"] if removed else []
+        )
+        words.append(f"the {len(question.choices)} choices" + (f" ({'; '.join(named)})" if named else ""))
         body["choiceQuestion"] = {
             "type": current["choiceQuestion"]["type"],
-            "options": [{"value": c} for c in question.choices],
+            "options": [held.get(c, {"value": c}) for c in question.choices]
+            + [o for o in options if o.get("isOther")],
         }
     if not masks:
         return None

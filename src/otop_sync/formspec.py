@@ -9,6 +9,7 @@ validation Google Forms offers for numbers. Google Forms adds the timestamp colu
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -67,7 +68,9 @@ def fiscal_months(fiscal_year: int) -> tuple[Month, ...]:
     return tuple(m for n in range(1, 5) for m in Quarter(fiscal_year, n).months)
 
 
-def expected_form(config: Config, *, fiscal_year: int) -> FormSpec:
+def expected_form(config: Config, *, fiscal_year: int, months: Sequence[Month] | None = None) -> FormSpec:
+    """The form the configuration reads. The month question offers `months` (see
+    quarter_life.offered_months: every month whose report can still count), else the fiscal year's."""
     titles = config.form.columns
     number = "กรอกเป็นตัวเลขเท่านั้น ไม่ต้องใส่หน่วยหรือเครื่องหมายจุลภาค"
     questions = (
@@ -84,7 +87,7 @@ def expected_form(config: Config, *, fiscal_year: int) -> FormSpec:
             "dropdown",
             required=True,
             description="เดือนของข้อมูลที่รายงาน (ไม่เกินเดือนปัจจุบัน)",
-            choices=tuple(month_choice(m) for m in fiscal_months(fiscal_year)),
+            choices=tuple(month_choice(m) for m in (months or fiscal_months(fiscal_year))),
         ),
         Question(
             "new_products",
@@ -148,7 +151,7 @@ def as_markdown(spec: FormSpec) -> str:
             )
     lines += [
         "",
-        "ทุกต้นปีงบประมาณ เมื่ออำเภอส่งรายงานเดือนกันยายนครบแล้ว ให้เปลี่ยนตัวเลือกของเดือนเป็นเดือนของปีงบประมาณใหม่ "
-        f"(`otop-sync form --fiscal-year {spec.fiscal_year + 1}`; หรือ `otop-sync form --apply` ทำให้)",
+        "ตัวเลือกของเดือนคือทุกเดือนที่ไตรมาสยังไม่ปิด (รายงานยังนับได้) และทุกเดือนของปีงบประมาณปัจจุบัน "
+        "`otop-sync form --apply` ปรับให้ทุกต้นเดือน: เพิ่มเดือนของปีงบประมาณใหม่ และนำเดือนของไตรมาสที่ปิดแล้วออก",
     ]
     return "\n".join(lines) + "\n"

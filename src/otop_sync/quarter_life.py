@@ -58,6 +58,15 @@ def months_still_counting(as_of: datetime, deadlines: Deadlines) -> tuple[Month,
     return tuple(month for quarter in quarters for month in quarter.months)
 
 
+def offered_months(
+    as_of: datetime, deadlines: Deadlines, *, fiscal_year: int | None = None
+) -> tuple[Month, ...]:
+    """The months the form offers: every month whose report can still count, and a fiscal year asked for
+    by name (to prepare the next one's form before it starts); never a month that can still count less."""
+    asked = (m for n in range(1, 5) for m in Quarter(fiscal_year, n).months) if fiscal_year else ()
+    return tuple(sorted({*months_still_counting(as_of, deadlines), *asked}))
+
+
 class ProblemState(StrEnum):
     """Where a rejected or flagged row stands: only an unresolved one is announced, reminded of or briefed."""
 
