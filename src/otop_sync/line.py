@@ -16,7 +16,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -36,7 +36,7 @@ from otop_sync.deadline import (
     mount,
 )
 from otop_sync.errors import OtopSyncError
-from otop_sync.statefile import WrongShape, read_state
+from otop_sync.statefile import WrongShape, aware, read_state
 
 DEFAULT_ENDPOINT = "https://api.line.me"
 SENT_FILE = "line-sent.json"
@@ -64,7 +64,13 @@ class Delivery:
 
 
 class SentBook:
-    """The identities of the messages already sent, in the state folder; written atomically."""
+    """The identities of the messages already sent, in the state folder; written atomically.
+
+    A message's identity names the day it is for, so only that day's runs could send it again: what was
+    sent more than KEEP_DAYS ago is dropped as the book is written, which keeps the file to a few months of
+    messages however many years the service runs (LINE itself drops a repeated retry key for 24 hours)."""
+
+    KEEP_DAYS = 92
 
     def __init__(self, folder: Path) -> None:
         self.path = folder / SENT_FILE
@@ -74,9 +80,18 @@ class SentBook:
         return read_state(self.path, _parse_sent, empty={})
 
     def add(self, identity: str, at: datetime) -> None:
-        sent = {**self.load(), identity: at.isoformat()}
+        oldest = at - timedelta(days=self.KEEP_DAYS)
+        kept = {key: when for key, when in self.load().items() if _sent_at(when) >= oldest}
+        sent = {**kept, identity: at.isoformat()}
         self.path.parent.mkdir(parents=True, exist_ok=True)
         write_atomically(self.path, json.dumps(sent, ensure_ascii=False, indent=2).encode())
+
+
+def _sent_at(text: str) -> datetime:
+    try:
+        return aware(text)
+    except ValueError:
+        return datetime.max.replace(tzinfo=UTC)  # not a time otop_sync wrote: kept, never lost
 
 
 def _parse_sent(raw: Any) -> dict[str, str]:

@@ -191,6 +191,20 @@ class Runner:
             raise Stopped("the service is stopping: the run was abandoned before writing anything")
 
 
+def start_up(
+    planned: Sequence[PlannedJob], book: RunBook, *, now: datetime, grace: timedelta
+) -> list[ScheduledJob]:
+    """What the scheduler does as it starts: the jobs missed while it was not running (less than `grace`
+    ago), each recorded as owed until it runs, and the start itself; the catch-ups to run once now."""
+    missed = missed_jobs(planned, book, now=now, grace=grace)
+    for job in missed:
+        log.info("%s: missed while otop-sync was not running; running it once now", job.name)
+        # Owed until the job runs: `status --check` fails if the catch-up never does.
+        book.record(RunRecord(job.name, now, False, "a catch-up is owed"), kind="owed")
+    book.record(RunRecord(STARTED, now, True, "scheduler started"))
+    return missed
+
+
 def serve(config: Config, runner: Runner, *, now: datetime, finish_seconds: float = 600) -> None:
     """Block until SIGTERM or SIGINT; then let a running job finish (or give up before its writes)."""
     grace = timedelta(hours=config.service.catch_up_hours)
@@ -209,10 +223,7 @@ def serve(config: Config, runner: Runner, *, now: datetime, finish_seconds: floa
             max_instances=1,
             misfire_grace_time=int(grace.total_seconds()) or 1,
         )
-    for job in missed_jobs(planned, runner.book, now=now, grace=grace):
-        log.info("%s: missed while otop-sync was not running; running it once now", job.name)
-        # Owed until the job runs: `status --check` fails if the catch-up never does.
-        runner.book.record(RunRecord(job.name, now, False, "a catch-up is owed"), kind="owed")
+    for job in start_up(planned, runner.book, now=now, grace=grace):
         scheduler.add_job(
             runner.run_job,
             "date",
@@ -223,7 +234,6 @@ def serve(config: Config, runner: Runner, *, now: datetime, finish_seconds: floa
             # slower than that logged "missed by 0:00:02" and dropped the catch-up.
             misfire_grace_time=int(grace.total_seconds()) or 1,
         )
-    runner.book.record(RunRecord(STARTED, now, True, "scheduler started"))
 
     def stop(signum: int, frame: FrameType | None) -> None:
         log.info("received %s: stopping after the running job, if any", signal.Signals(signum).name)
