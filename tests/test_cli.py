@@ -465,3 +465,16 @@ def test_help_and_version_import_nothing_heavy(option: str) -> None:
         "tokenize",
     }
     assert loaded & heavy == set()
+
+
+def test_a_regrade_names_the_quarters_it_recomputed_and_each_line_is_one_language(
+    workbook: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    capsys.readouterr()
+    assert main(["run", "--workbook", str(workbook), "--as-of", AS_OF, "--regrade", "--no-brief"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert "regraded 2 quarter(s): 2567Q3, 2567Q4" in out
+    district = next(line for line in out if line.startswith("  4301 "))
+    assert "ผลิตภัณฑ์" in district
+    assert "อัตราเพิ่ม" in district
+    assert not any(word in district for word in ("products", "growth"))

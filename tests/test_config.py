@@ -85,15 +85,15 @@ growth_pct = { operator = ">", value = "10" }
             "province.toml",
             'code = "4302"',
             'code = "4301"',
-            "province.toml: districts[1].code: 4301 is listed",
+            "province.toml: districts[2] (ท่าบ่อ).code: 4301 is listed",
         ),
         (
             "province.toml",
             '"Tha Bo"',
             '"เมือง"',
-            "province.toml: districts[1].aliases: 'เมือง' reads as district",
+            "province.toml: districts[2] (ท่าบ่อ).aliases: 'เมือง' reads as district",
         ),
-        ("province.toml", 'code = "4302"', 'code = "Tha Bo"', "province.toml: districts[1].code"),
+        ("province.toml", 'code = "4302"', 'code = "Tha Bo"', "province.toml: districts[2] (ท่าบ่อ).code"),
         ("form.toml", 'summary = "สรุปผล"', 'summary = "ผลรายไตรมาส"', "form.toml: tabs.summary"),
         ("form.toml", "[columns]", "[columns\n", "form.toml: (syntax)"),
         # A tab otop_sync adds must be one Excel opens without "repairing" the workbook.
@@ -203,3 +203,40 @@ def test_more_districts_than_the_brief_can_render_in_time_are_refused(province: 
         "province.toml: districts: 1,009 districts; otop_sync grades at most 1,000 in one configuration "
         "(all of Thailand has 928), so that the brief renders within its time limit"
     )
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        # A typo in a required key: the unknown key is named beside the missing one.
+        (
+            'office = "สำนักงานพัฒนาชุมชนจังหวัดหนองคาย"',
+            'offce = "สำนักงานพัฒนาชุมชนจังหวัดหนองคาย"',
+            "province.toml: province.office: is missing (offce is not a key otop_sync knows: did you mean "
+            "office?)",
+        ),
+        # A district is named as a person counts, and by its name.
+        ('code = "4308"\n', "", "province.toml: districts[5] (สังคม).code: is missing"),
+        # A repeated name is blamed on the entry that repeats it, at its name.
+        ('name = "สังคม"', 'name = "ท่าบ่อ"', "province.toml: districts[5] (ท่าบ่อ).name: 'ท่าบ่อ' reads as"),
+        # A code of another province.
+        (
+            'code = "4317"',
+            'code = "4117"',
+            "province.toml: districts[9] (โพธิ์ตาก).code: 4117 is not a district of province 43 (whose "
+            "district codes begin with 43): check the code, or [province] code",
+        ),
+    ],
+)
+def test_configuration_messages_name_what_a_person_sees(
+    province: Path, old: str, new: str, message: str
+) -> None:
+    edit(province, "province.toml", old, new)
+    with pytest.raises(ConfigError) as caught:
+        load_config(province)
+    assert message in str(caught.value)
+
+
+def test_a_district_code_typed_without_quotes_is_the_same_code(province: Path) -> None:
+    edit(province, "province.toml", 'code = "4301"', "code = 4301")
+    assert load_config(province).province.districts[0].code == "4301"

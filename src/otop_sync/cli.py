@@ -346,10 +346,14 @@ def _print_summary(outcome: Outcome, brief: dict[str, object] | None) -> None:
         growth = rounded(result.growth_pct)
         growth_text = f"{growth:+.2f}%" if growth is not None else "-"
         products = result.report.new_products if result.report else "-"
+        # One language a line: a district's line is Thai, as the tabs are.
         print(
             f"  {result.district.code} {result.district.name:<14} {grade_text(result):<12} "
-            f"products {products!s:>3}  growth {growth_text:>9}  {needs_text(result)}"
+            f"ผลิตภัณฑ์ {products!s:>3}  อัตราเพิ่ม {growth_text:>9}  {needs_text(result)}"
         )
+    if outcome.regrade:
+        quarters = sorted({r.quarter for r in outcome.every_quarter} | {outcome.quarter})
+        print(f"regraded {len(quarters)} quarter(s): {', '.join(q.code for q in quarters)}")
     for change in outcome.changes:
         print(
             f"grade changed: {change.code} {change.name} {change.quarter}: {change.before} -> {change.after}"
@@ -363,7 +367,8 @@ def _message(args: argparse.Namespace) -> int:
     from otop_sync.config import Action
 
     app = _app(args)
-    target = _target(app, args, args.kind, unattended=True, writes=False)
+    # A dry run messages nobody: it may show what the demo would send.
+    target = _target(app, args, args.kind, unattended=not args.dry_run, writes=False)
     who = args.kind + (" (dry run)" if args.dry_run else "")
     result = app.run(
         Action(args.kind), target, who=who, as_of=args.as_of, quarter=args.quarter, send=not args.dry_run

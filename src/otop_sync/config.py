@@ -266,7 +266,7 @@ class _Table:
     def get(self, name: str, kind: type[T], default: T | None = None) -> T:
         if not self.has(name):
             if default is None:
-                raise self.fail(name, "is missing")
+                raise self.fail(name, "is missing" + self._typo_of(name))
             return default
         value = self._data[name]
         if (kind is int and isinstance(value, bool)) or not isinstance(value, kind):
@@ -275,6 +275,12 @@ class _Table:
 
     def text(self, name: str, default: str | None = None) -> str:
         return self.get(name, str, default)
+
+    def _typo_of(self, name: str) -> str:
+        """A key of the table that looks like `name` misspelt: named beside "is missing", since the file
+        is refused for the missing key before its unknown ones are looked at."""
+        close = difflib.get_close_matches(name, [k for k in self._data if k != name], n=1, cutoff=0.75)
+        return f" ({close[0]} is not a key otop_sync knows: did you mean {name}?)" if close else ""
 
     def texts(self, name: str) -> tuple[str, ...]:
         """A title or a list of titles."""
@@ -322,11 +328,16 @@ class _Table:
         """The table, or an empty one standing for it: every key of it takes its default."""
         return self.table(name) if self.has(name) else _Table(self.file, self.key(name), {})
 
-    def tables(self, name: str) -> list[_Table]:
+    def tables(self, name: str, *, named: bool = False) -> list[_Table]:
+        """The [[name]] tables. `named`: each is called in messages by its place counted from 1, as a
+        person counts them, and its own name ("districts[5] (สังคม)"); else by its index from 0."""
         items = self.get(name, list)
         if not items or not all(isinstance(item, dict) for item in items):
             raise self.fail(name, "should be one or more [[" + self.key(name) + "]] tables")
-        children = [_Table(self.file, f"{self.key(name)}[{i}]", item) for i, item in enumerate(items)]
+        children = [
+            _Table(self.file, _entry(self.key(name), i, item) if named else f"{self.key(name)}[{i}]", item)
+            for i, item in enumerate(items)
+        ]
         self._children.extend(children)
         return children
 
@@ -360,6 +371,11 @@ class _Table:
 
 # No setting here needs more (seconds, hours, megabytes); a larger one is a typo, or would overflow a timer.
 LARGEST_AMOUNT = 1_000_000
+
+
+def _entry(key: str, index: int, item: Mapping[str, Any]) -> str:
+    name = item.get("name")
+    return f"{key}[{index + 1}]" + (f" ({name.strip()})" if isinstance(name, str) and name.strip() else "")
 
 
 def _nearest(name: str, known: set[str]) -> str:
@@ -465,7 +481,7 @@ def _parse_province(doc: _Table, base: Path) -> Province:
         form_url=_form_url(province),
         workbook=province.resolved("workbook", base),
         coordinators=coordinators,
-        districts=_parse_districts(doc),
+        districts=_parse_districts(doc, province.text("code")),
     )
 
 
@@ -551,7 +567,7 @@ def _parse_line(doc: _Table, environ: Mapping[str, str]) -> Line:
 MAX_DISTRICTS = 1_000
 
 
-def _parse_districts(doc: _Table) -> tuple[District, ...]:
+def _parse_districts(doc: _Table, province_code: str) -> tuple[District, ...]:
     listed = doc.raw("districts")
     count = len(listed) if isinstance(listed, list) else 0
     if count > MAX_DISTRICTS:
@@ -562,20 +578,30 @@ def _parse_districts(doc: _Table) -> tuple[District, ...]:
         )
     districts: list[District] = []
     seen: dict[str, str] = {}
-    for table in doc.tables("districts"):
-        code, name = table.text("code"), table.text("name")
+    for table in doc.tables("districts", named=True):
+        raw = table.raw("code")
+        # A code typed without quotes (code = 4301) is the same code: no official one begins with 0.
+        code = str(raw) if isinstance(raw, int) and not isinstance(raw, bool) else table.text("code")
+        name = table.text("name")
         if not code.isdigit():
             raise table.fail("code", f"{code!r} should be the official digits, like 4301")
+        if not code.startswith(province_code):
+            raise table.fail(
+                "code",
+                f"{code} is not a district of province {province_code} (whose district codes begin with "
+                f"{province_code}): check the code, or [province] code",
+            )
         if seen.get(district_key(code)) == code:
             raise table.fail("code", f"{code} is listed twice")
         aliases = tuple(table.get("aliases", list, []))
         if not all(isinstance(a, str) for a in aliases):
             raise table.fail("aliases", "should be a list of texts")
-        for spelling in (code, name, *aliases):
-            # Compared as the reader compares them: an alias that reads as another district's is refused.
+        for field_, spelling in (("code", code), ("name", name), *(("aliases", a) for a in aliases)):
+            # Compared as the reader compares them: a spelling that reads as another district's is refused,
+            # and blamed on the key that holds it.
             other = seen.setdefault(district_key(spelling), code)
             if other != code:
-                raise table.fail("aliases", f"{spelling!r} reads as district {other}'s name or alias")
+                raise table.fail(field_, f"{spelling!r} reads as district {other}'s name or alias")
         districts.append(District(code, name, aliases))
     return tuple(districts)
 
