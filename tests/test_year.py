@@ -241,3 +241,5 @@ def test_ten_years_of_messages_keep_the_state_files_small(replay: Replay) -> Non
     assert sum(len(kinds) for kinds in runs.values()) <= 3 * len(runs)
     assert (state / "line-sent.json").stat().st_size < 4_000
     assert (state / "runs.json").stat().st_size < 4_000
+    sizes = {name: (state / name).stat().st_size for name in ("line-sent.json", "runs.json")}
+    print(f"ten years: {len(replay.line.delivered)} messages; {len(sent)} sent kept; bytes {sizes}")
