@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from otop_sync.formspec import FormSpec
     from otop_sync.outcome import Outcome
     from otop_sync.periods import Quarter
+    from otop_sync.province_setup import NewDistrict
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -168,6 +169,33 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--output", metavar="PATH", type=_path, help="the same as PATH")
     demo.add_argument("--force", action="store_true", help="overwrite an existing file")
     demo.set_defaults(command=_demo)
+
+    init = commands.add_parser(
+        "init", help="write a new province's configuration folder and a blank workbook to fill in"
+    )
+    init.add_argument("folder", metavar="DIR", type=_path, help="the folder to write (new, or empty)")
+    init.add_argument("--code", metavar="41", help="the province's code (two digits)")
+    init.add_argument("--name", metavar="อุดรธานี", help="the province's name, without จังหวัด")
+    init.add_argument(
+        "--district",
+        metavar="4101:เมืองอุดรธานี",
+        action="append",
+        type=_district,
+        default=[],
+        help="a district's official code and name; once for each district",
+    )
+    init.add_argument(
+        "--base-year",
+        metavar="2567",
+        type=_fiscal_year,
+        help="the fiscal year whose sales the workbook's base-year tab lists (default: the last one)",
+    )
+    init.add_argument(
+        "--workbook-only",
+        action="store_true",
+        help="write only the workbook, from DIR's configuration (once its blanks are filled in)",
+    )
+    init.set_defaults(command=_init)
     return parser
 
 
@@ -208,6 +236,15 @@ def _quarter(text: str) -> Quarter:
 
     try:
         return Quarter.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _district(text: str) -> NewDistrict:
+    from otop_sync.province_setup import parse_district
+
+    try:
+        return parse_district(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
@@ -497,6 +534,49 @@ def _apply_form(app: App, spec: FormSpec, form_id: str | None, *, dry_run: bool)
         print(f"  not changed: {difference}")
     for step in changes.manual:
         print(f"  by hand: {step}")
+    return 0
+
+
+def _init(args: argparse.Namespace) -> int:
+    from otop_sync.errors import ConfigError
+    from otop_sync.periods import fiscal_year_of
+    from otop_sync.province_setup import WORKBOOK, blank_tabs, province_toml, write_folder
+    from otop_sync.settings import load_config, shipped_dir
+    from otop_sync.sources.workbook import write_new_workbook
+
+    folder: Path = args.folder
+    if not args.workbook_only:
+        shipped = shipped_dir("config")
+        text = province_toml(
+            (shipped / "province.toml").read_text(encoding="utf-8"),
+            code=args.code,
+            name=args.name,
+            districts=args.district,
+        )
+        write_folder(folder, shipped, text)
+        print(f"wrote {folder}: the configuration of {args.name or 'a new province'}")
+    try:
+        config = load_config(folder)
+    except ConfigError as exc:
+        print(
+            f"fill in the blanks marked “ใส่…” in {folder / 'province.toml'} (first: {exc.key}), then "
+            f"`otop-sync init {folder} --workbook-only` writes the workbook"
+        )
+        return 0
+    workbook = folder / WORKBOOK
+    if workbook.exists():
+        raise UsageError(f"{workbook} exists: init never overwrites a workbook")
+    base_year = args.base_year or fiscal_year_of(_now()) - 1
+    write_new_workbook(workbook, blank_tabs(config, base_fiscal_year=base_year))
+    count = len(config.province.districts)
+    print(
+        f"wrote {workbook}: the base-year tab lists {count} districts × 12 months of {base_year} to fill in"
+    )
+    print(
+        "next: paste the base year's sales into the tab "
+        f"“{config.form.tabs.base_year}”; then `otop-sync check --config {folder}` and "
+        f"`otop-sync run --config {folder}` (the README's “Set up your province”)"
+    )
     return 0
 
 
