@@ -69,3 +69,35 @@ def test_init_never_overwrites_a_province(tmp_path: Path, capsys: pytest.Capture
     assert main(["init", str(folder), *UDON]) == 1
     assert "exists and is not an empty folder" in capsys.readouterr().err
     assert (folder / "province.toml").read_text(encoding="utf-8") == "# the office's own"
+
+
+def test_another_province_without_a_spreadsheet_is_told_so_not_given_the_demo(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "udon"
+    assert main(["init", str(folder), *UDON]) == 0
+    province = folder / "province.toml"
+    province.write_text(
+        province.read_text(encoding="utf-8").replace('workbook = "otop.xlsx"', 'workbook = ""')
+    )
+    capsys.readouterr()
+    # `check` used to check Nong Khai's demo and call it fine.
+    assert main(["check", "--config", str(folder)]) == 1
+    out = capsys.readouterr().out
+    assert "spreadsheet: no spreadsheet or workbook is configured for อุดรธานี" in out
+    assert main(["run", "--config", str(folder), "--no-brief"]) == 1
+    assert "the demo is Nong Khai's" in capsys.readouterr().err
+
+
+def test_a_workbook_of_another_province_is_named_as_such(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    folder = tmp_path / "udon"
+    assert main(["init", str(folder), *UDON]) == 0
+    demo = tmp_path / "nongkhai.xlsx"
+    assert main(["demo", str(demo)]) == 0
+    assert main(["run", "--config", str(folder), "--workbook", str(demo), "--no-brief", "--dry-run"]) == 0
+    assert (
+        f"33 of 33 rows name districts that province.toml does not list: is {demo} another province's? "
+        "(the configuration is อุดรธานี's, 2 districts)"
+    ) in caplog.text

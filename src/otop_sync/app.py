@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from otop_sync.alerts import alert_for
+from otop_sync.cells import UNKNOWN_DISTRICT
 from otop_sync.checkup import (
     Findings,
     check_folders,
@@ -28,7 +29,7 @@ from otop_sync.checkup import (
     check_source,
 )
 from otop_sync.config import Action, Config
-from otop_sync.demo import DEMO_AS_OF, demo_tabs
+from otop_sync.demo import DEMO_AS_OF, DEMO_PROVINCE, demo_tabs
 from otop_sync.errors import BriefError, OtopSyncError, UsageError
 from otop_sync.messages import Message, announcement, reminder
 from otop_sync.numerals import Numerals
@@ -133,6 +134,14 @@ class App:
                 "messages real people: set [google] spreadsheet_key (or [province] workbook) in "
                 "province.toml, or pass --spreadsheet KEY or --workbook PATH"
             )
+        if self.config.province.code != DEMO_PROVINCE:
+            # The demo is Nong Khai's: graded against another province's districts, 31 of its 33 rows
+            # would be rejected, and `check` would call the wrong spreadsheet fine.
+            raise UsageError(
+                f"no spreadsheet or workbook is configured for {self.config.province.name} ([google] "
+                "spreadsheet_key or [province] workbook in province.toml), and the demo is Nong Khai's: set "
+                "one, or pass --spreadsheet KEY or --workbook PATH"
+            )
         if not DEMO_WORKBOOK.exists() and not writes:
             source: Source = MemorySource({tab.title: tab.rows for tab in demo_tabs()})
             return Target(source, _beside(DEMO_WORKBOOK), "the demo, in memory", demo=True)
@@ -222,8 +231,25 @@ class App:
                 files, failure = self._brief(outcome)
             elif action is not Action.SYNC:
                 message, delivery = self._message(action, outcome, send=sending)
+        self._warn_if_another_province(outcome, target)
         summary = summary_line(outcome, seconds=time.monotonic() - started, api_calls=target.source.api_calls)
         return Result(outcome, summary, files, failure, message, delivery)
+
+    def _warn_if_another_province(self, outcome: Outcome, target: Target) -> None:
+        """Most rows naming districts the configuration does not list: the spreadsheet is likely another
+        province's (or the configuration is), which 31 rejected rows of 33 do not say by themselves."""
+        unknown = sum(any(r.startswith(UNKNOWN_DISTRICT) for r in j.reasons) for j in outcome.rejections)
+        if unknown >= 3 and unknown * 2 > outcome.rows.read:
+            province = self.config.province
+            log.warning(
+                "%d of %d rows name districts that province.toml does not list: is %s another province's? "
+                "(the configuration is %s's, %d districts)",
+                unknown,
+                outcome.rows.read,
+                target.name,
+                province.name,
+                len(province.districts),
+            )
 
     @contextmanager
     def _lock(self, target: Target, who: str) -> Iterator[None]:

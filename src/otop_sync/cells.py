@@ -290,6 +290,9 @@ def read_period(value: CellValue) -> Month | Quarter | Problem:
     return month
 
 
+UNKNOWN_DISTRICT = "ไม่รู้จักอำเภอ"
+
+
 class DistrictNames:
     """Recognises a district however an officer wrote it (see ``thai.district_key``)."""
 
@@ -305,4 +308,4 @@ class DistrictNames:
         core = value.strip(_EDGES) if isinstance(value, str) else ""
         if len(core) <= VALUE_LIMIT and (district := self._by_name.get(district_key(core))):
             return district
-        return Problem(f"ไม่รู้จักอำเภอ {_quoted(value)}")
+        return Problem(f"{UNKNOWN_DISTRICT} {_quoted(value)}")

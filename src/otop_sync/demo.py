@@ -16,6 +16,7 @@ from otop_sync.responses import Tab
 
 # The morning after the last round of Q4/2567 closed (15 September 2567).
 DEMO_AS_OF = datetime(2024, 9, 16, 8, 0, tzinfo=BANGKOK)
+DEMO_PROVINCE = "43"  # Nong Khai: the demo's rows name its districts
 RESPONSES_TAB = "การตอบกลับแบบฟอร์ม 1"
 BASE_YEAR_TAB = "ยอดจำหน่ายปีฐาน"
 RESPONSE_HEADER: tuple[CellValue, ...] = (
