@@ -101,3 +101,13 @@ def test_a_workbook_of_another_province_is_named_as_such(
         f"33 of 33 rows name districts that province.toml does not list: is {demo} another province's? "
         "(the configuration is อุดรธานี's, 2 districts)"
     ) in caplog.text
+
+
+def test_the_demo_is_not_written_for_another_province(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "udon"
+    assert main(["init", str(folder), *UDON]) == 0
+    assert main(["demo", "--config", str(folder), str(tmp_path / "try.xlsx")]) == 1
+    assert "the demo is Nong Khai's, not อุดรธานี's: `otop-sync init DIR`" in capsys.readouterr().err
+    assert not (tmp_path / "try.xlsx").exists()

@@ -586,6 +586,16 @@ def _demo(args: argparse.Namespace) -> int:
     from otop_sync.sources.workbook import write_new_workbook
 
     path: Path = args.path or args.output or DEMO_WORKBOOK
+    if args.config:
+        from otop_sync.demo import DEMO_PROVINCE
+        from otop_sync.settings import config_dir, load_config
+
+        province = load_config(config_dir(args.config)).province
+        if province.code != DEMO_PROVINCE:
+            raise UsageError(
+                f"the demo is Nong Khai's, not {province.name}'s: `otop-sync init DIR` writes a blank "
+                f"workbook for {province.name}'s districts"
+            )
     if path.exists() and not args.force:
         raise UsageError(f"{path} exists; pass --force to overwrite it")
     write_new_workbook(path, demo_tabs())
