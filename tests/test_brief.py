@@ -482,3 +482,15 @@ def test_brief_latest_is_never_replaced_by_an_older_edition(tmp_path: Path) -> N
         run(demo_source(), bkk(2024, 9, 20, 8)), CONFIG, output=tmp_path, folders=[TEMPLATES]
     )
     assert (tmp_path / "brief-latest.html").read_bytes() == later.html.read_bytes()
+
+
+def test_thai_copied_out_of_the_pdf_is_the_thai_on_the_page(rendered: brief.BriefFiles) -> None:
+    # The PDF's character map turned every sara aa into sara am ("สำนักงำน", "ไตรม้ำส", "กันย้ำยน"):
+    # pasted into a memo, searched, or read aloud, the brief said something else than it showed.
+    text = "".join(page.extract_text() for page in PdfReader(rendered.pdf).pages)
+    page = re.sub(r"<title>.*?</title>", "", rendered.html.read_text(encoding="utf-8"), flags=re.S)
+    html = visible_text(page)  # what the page shows: the document's title is not on it
+    assert "สำนักงานพัฒนาชุมชนจังหวัดหนองคาย" in text
+    for word in ("ไตรมาส", "กันยายน", "กรมการพัฒนาชุมชน", "เมืองน้ำอยู่", "ยอดจำหน่าย", "กำหนด"):
+        assert text.count(word) == html.count(word) > 0, word
+    assert text.count("ำ") == html.count("ำ")  # not one า copied as ำ, nor one ำ as า

@@ -436,6 +436,11 @@ def render_html(outcome: Outcome, config: Config, *, folders: Sequence[Path]) ->
         raise BriefError(f"template {TEMPLATE}: {type(exc).__name__}: {exc}") from exc
 
 
+def renderer_environment() -> dict[str, str]:
+    """The renderer's environment: ours, with a font configuration that knows no system font (fonts.conf)."""
+    return {**os.environ, "FONTCONFIG_FILE": str(Path(__file__).with_name("fonts.conf"))}
+
+
 class RendererStopped(BriefError):
     """The renderer was stopped by a signal (the service stopping, an operator) before it finished."""
 
@@ -470,7 +475,12 @@ def render_pdf(
         command.extend(str(p) for p in allowed)
         try:
             done = subprocess.run(
-                command, input=html.encode(), capture_output=True, timeout=timeout_seconds, check=False
+                command,
+                input=html.encode(),
+                capture_output=True,
+                timeout=timeout_seconds,
+                check=False,
+                env=renderer_environment(),
             )
         except subprocess.TimeoutExpired:
             raise BriefError(
@@ -515,7 +525,12 @@ class WarmRenderer:
             self._renders = 0
             command = [sys.executable, "-m", "otop_sync.brief", "serve", str(os.getpid())]
             self._process = subprocess.Popen(
-                command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, bufsize=0
+                command,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                bufsize=0,
+                env=renderer_environment(),
             )
 
     def close(self) -> None:
@@ -699,7 +714,10 @@ def _render(html: str, allowed: list[Path]) -> tuple[bytes, int]:
 def _fetcher(allowed: list[Path]) -> Any:
     import weasyprint
 
+    from otop_sync.copyable_font import copyable
+
     roots = [p.resolve() for p in allowed]
+    fonts = font_folder().resolve()
 
     class OwnFilesOnly(weasyprint.URLFetcher):  # type: ignore[misc]
         """Fonts and assets shipped with otop_sync, and data: URLs; never a path or host from the data."""
@@ -711,6 +729,9 @@ def _fetcher(allowed: list[Path]) -> Any:
             if scheme == "file":
                 path = Path(unquote(urlsplit(url).path)).resolve()
                 if any(path.is_relative_to(root) for root in roots) and path.is_file():
+                    if path.parent == fonts and path.suffix == ".ttf":
+                        # So that Thai copied out of the PDF is the Thai on the page (copyable_font).
+                        return weasyprint.urls.URLFetcherResponse(path.as_uri(), copyable(path))
                     return weasyprint.urls.URLFetcherResponse(path.as_uri(), path.read_bytes())
             raise ValueError(f"otop_sync does not fetch {url}")
 
