@@ -494,3 +494,12 @@ def test_thai_copied_out_of_the_pdf_is_the_thai_on_the_page(rendered: brief.Brie
     for word in ("ไตรมาส", "กันยายน", "กรมการพัฒนาชุมชน", "เมืองน้ำอยู่", "ยอดจำหน่าย", "กำหนด"):
         assert text.count(word) == html.count(word) > 0, word
     assert text.count("ำ") == html.count("ำ")  # not one า copied as ำ, nor one ำ as า
+
+
+def test_page_numbers_are_in_the_briefs_digits(rendered: brief.BriefFiles, tmp_path: Path) -> None:
+    pages = [page.extract_text() for page in PdfReader(rendered.pdf).pages]
+    assert "หน้า ๑ / ๔" in pages[0]
+    assert "หน้า ๔ / ๔" in pages[3]
+    config = replace(CONFIG, brief=replace(CONFIG.brief, thai_numerals=False))
+    arabic = brief.write_brief(demo_outcome(), config, output=tmp_path, folders=[TEMPLATES])
+    assert "หน้า 1 / 4" in PdfReader(arabic.pdf).pages[0].extract_text()

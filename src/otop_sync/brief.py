@@ -364,6 +364,7 @@ def brief_context(outcome: Outcome, config: Config) -> dict[str, Any]:
     as_of = to_bangkok(outcome.as_of)
     listed, rest = _listed_problems(outcome)
     return {
+        "thai_digits": config.brief.thai_numerals,
         "title": digits(f"สรุปผล{province.mission} {outcome.quarter.label} {province.office}"),
         "office": province.office,
         "department": province.department,
