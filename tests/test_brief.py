@@ -503,3 +503,18 @@ def test_page_numbers_are_in_the_briefs_digits(rendered: brief.BriefFiles, tmp_p
     config = replace(CONFIG, brief=replace(CONFIG.brief, thai_numerals=False))
     arabic = brief.write_brief(demo_outcome(), config, output=tmp_path, folders=[TEMPLATES])
     assert "หน้า 1 / 4" in PdfReader(arabic.pdf).pages[0].extract_text()
+
+
+def test_the_html_brief_stands_alone(rendered: brief.BriefFiles, tmp_path: Path) -> None:
+    # It loaded Sarabun from file:// paths inside the installed package: elsewhere (a phone, Drive) it
+    # showed the server's folders and fell back to another font.
+    html = rendered.html.read_text(encoding="utf-8")
+    assert "file://" not in html
+    assert str(brief.font_folder()) not in html
+    assert html.count("data:font/ttf;base64,") == len(brief.FONT_FILES)
+    assert rendered.html.stat().st_size < 250_000  # the fonts cut down to the page's characters
+    # Opened from another folder, with no access to otop_sync's files: still set in Sarabun.
+    elsewhere = tmp_path / "copy.html"
+    elsewhere.write_text(html, encoding="utf-8")
+    _, pages = brief.render_pdf(html, allowed=[tmp_path], timeout_seconds=60)
+    assert pages == rendered.pages

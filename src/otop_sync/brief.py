@@ -48,6 +48,7 @@ from otop_sync.charts import (
     products_chart,
 )
 from otop_sync.config import Config, Rubric
+from otop_sync.embedded_fonts import standalone
 from otop_sync.errors import BriefError
 from otop_sync.grading import DistrictResult, Status, Timeliness
 from otop_sync.numerals import Numerals
@@ -776,7 +777,8 @@ def write_brief(
         raise RendererStopped(
             f"stopped: the brief of {outcome.quarter.label} was not rendered ({exc})"
         ) from None
-    html = page.encode()
+    # The file stands alone, its fonts inside it: opened from Drive or on a phone, it looks as printed.
+    html = standalone(page, (font_folder() / name for name, _, _ in FONT_FILES)).encode()
     day = to_bangkok(outcome.as_of)
     stem = f"brief-{outcome.quarter.code}-{day.year + BE_OFFSET:04d}-{day.month:02d}-{day.day:02d}"
     files = [(f"{stem}.html", html), (f"{stem}.pdf", pdf)]
