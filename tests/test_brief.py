@@ -492,8 +492,11 @@ def test_thai_copied_out_of_the_pdf_is_the_thai_on_the_page(rendered: brief.Brie
     html = visible_text(page)  # what the page shows: the document's title is not on it
     assert "สำนักงานพัฒนาชุมชนจังหวัดหนองคาย" in text
     for word in ("ไตรมาส", "กันยายน", "กรมการพัฒนาชุมชน", "เมืองน้ำอยู่", "ยอดจำหน่าย", "กำหนด"):
-        assert text.count(word) == html.count(word) > 0, word
-    assert text.count("ำ") == html.count("ำ")  # not one า copied as ำ, nor one ำ as า
+        assert word in text, word
+    # Every run of Thai the PDF gives back is Thai the page shows (a line may break a word in two; a
+    # table's header may repeat on the next page), but for the page numbers.
+    runs = set(re.findall("[\u0e01-\u0e4f]+", text)) - {"หน้า"}  # Thai letters and marks: no digits
+    assert sorted(run for run in runs if run not in html) == []
 
 
 def test_page_numbers_are_in_the_briefs_digits(rendered: brief.BriefFiles, tmp_path: Path) -> None:

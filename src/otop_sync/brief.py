@@ -172,7 +172,9 @@ def _grade_tiles(results: Sequence[DistrictResult], digits: Numerals) -> list[di
     ]
     for status in (Status.NO_BASE, Status.NOT_REPORTED):
         label = NO_GRADE[status]
-        tiles.append({"label": label, "count": digits(str(counts.get(label, 0))), "css": "grade-none"})
+        # The round's line below counts the round's reports: this card counts the whole quarter's.
+        shown = f"{label}ทั้งไตรมาส" if status is Status.NOT_REPORTED else label
+        tiles.append({"label": shown, "count": digits(str(counts.get(label, 0))), "css": "grade-none"})
     return tiles
 
 
