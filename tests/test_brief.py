@@ -521,3 +521,15 @@ def test_the_html_brief_stands_alone(rendered: brief.BriefFiles, tmp_path: Path)
     elsewhere.write_text(html, encoding="utf-8")
     _, pages = brief.render_pdf(html, allowed=[tmp_path], timeout_seconds=60)
     assert pages == rendered.pages
+
+
+def test_the_charts_axes_run_through_zero_and_a_zero_is_drawn(rendered: brief.BriefFiles) -> None:
+    from otop_sync.charts import ZERO_BAR
+
+    html = rendered.html.read_text(encoding="utf-8")
+    growth, products = re.findall(r"<svg.*?</svg>", html, flags=re.S)[:2]
+    # The growth axis shows its ends (−๕, ๙) and, between them, ๐ where the bars start.
+    assert re.search(r'text-anchor="middle">๐</text>', growth)
+    # ศรีเชียงใหม่ registered no new product: its bar is a visible red stub, not nothing.
+    widths = [float(w) for w in re.findall(r'<rect x="[\d.]+" y="[\d.]+" width="([\d.]+)"', products)]
+    assert min(widths) == ZERO_BAR

@@ -184,6 +184,9 @@ def _legend(entries: Sequence[tuple[str, str]], *, y: int, caption: str = "") ->
     return "".join(out)
 
 
+ZERO_BAR = 3  # points: the width a bar of 0 is drawn with
+
+
 def _bar_chart(
     title: str,
     caption: str,
@@ -218,8 +221,10 @@ def _bar_chart(
         )
         if bar.value is not None:
             left, right = sorted((zero, x(bar.value)))
+            # A zero is a short stub, not nothing: a district with no new product shows its red bar.
+            width = max(right - left, ZERO_BAR)
             out.append(
-                f'<rect x="{left:.1f}" y="{y + 2}" width="{max(right - left, 1):.1f}" height="{row - 4}" '
+                f'<rect x="{left:.1f}" y="{y + 2}" width="{width:.1f}" height="{row - 4}" '
                 f'fill="{bar.colour}"/>'
             )
         out.append(f'<text x="{plot_right + 4}" y="{y + row * 0.72:.1f}">{escape(digits(bar.text))}</text>')
@@ -236,10 +241,12 @@ def _bar_chart(
         out.append(
             f'<text x="{tx:.1f}" y="{label_y}" text-anchor="middle" font-size="9">{escape(label)}</text>'
         )
-    for value, anchor in ((low, "start"), (high, "end")):
-        where = plot_left if anchor == "start" else plot_right
+    ends: list[tuple[Decimal, str, float]] = [(low, "start", plot_left), (high, "end", plot_right)]
+    if low < 0 < high:  # the axis runs through 0: say where
+        ends.append((Decimal(0), "middle", zero))
+    for value, anchor, where in ends:
         out.append(
-            f'<text x="{where}" y="{height - 6}" font-size="9" text-anchor="{anchor}">'
+            f'<text x="{where:.1f}" y="{height - 6}" font-size="9" text-anchor="{anchor}">'
             f"{escape(digits(f'{value.normalize():f}'))}</text>"
         )
     out.append("</svg>")
