@@ -118,27 +118,7 @@ growth_pct = { operator = ">", value = "10" }
             "province.toml: province.form_url: 2,445 bytes is more than a QR code holds (2,331): use the "
             "form's short link",
         ),
-    ],
-)
-def test_configuration_errors_name_the_file_and_key(
-    province: Path, name: str, old: str, new: str, message: str
-) -> None:
-    edit(province, name, old, new)
-    with pytest.raises(ConfigError) as caught:
-        load_config(province)
-    assert message in str(caught.value)
-    assert str(province) in str(caught.value)
-
-
-def test_a_missing_file_is_named(province: Path) -> None:
-    (province / "rubric.toml").unlink()
-    with pytest.raises(ConfigError, match=r"rubric\.toml: \(file\): is missing"):
-        load_config(province)
-
-
-@pytest.mark.parametrize(
-    ("name", "old", "new", "message"),
-    [
+        # Numbers no timer or rubric can take (TOML reads inf and nan; Decimal reads "NaN").
         (
             "province.toml",
             "timeout_seconds = 60",
@@ -169,15 +149,47 @@ def test_a_missing_file_is_named(province: Path) -> None:
             'growth_pct = { operator = ">", value = "-Infinity" }',
             "'-Infinity' is not a finite number",
         ),
+        # A typo in a required key: the unknown key is named beside the missing one.
+        (
+            "province.toml",
+            'office = "สำนักงานพัฒนาชุมชนจังหวัดหนองคาย"',
+            'offce = "สำนักงานพัฒนาชุมชนจังหวัดหนองคาย"',
+            "province.toml: province.office: is missing (offce is not a key otop_sync knows: did you mean "
+            "office?)",
+        ),
+        # A district is named as a person counts, and by its name.
+        ("province.toml", 'code = "4308"\n', "", "province.toml: districts[5] (สังคม).code: is missing"),
+        # A repeated name is blamed on the entry that repeats it, at its name.
+        (
+            "province.toml",
+            'name = "สังคม"',
+            'name = "ท่าบ่อ"',
+            "province.toml: districts[5] (ท่าบ่อ).name: 'ท่าบ่อ' reads as",
+        ),
+        # A code of another province.
+        (
+            "province.toml",
+            'code = "4317"',
+            'code = "4117"',
+            "province.toml: districts[9] (โพธิ์ตาก).code: 4117 is not a district of province 43 (whose "
+            "district codes begin with 43): check the code, or [province] code",
+        ),
     ],
 )
-def test_numbers_no_timer_or_rubric_can_take_are_refused(
+def test_configuration_errors_name_the_file_and_key(
     province: Path, name: str, old: str, new: str, message: str
 ) -> None:
     edit(province, name, old, new)
     with pytest.raises(ConfigError) as caught:
         load_config(province)
     assert message in str(caught.value)
+    assert str(province) in str(caught.value)
+
+
+def test_a_missing_file_is_named(province: Path) -> None:
+    (province / "rubric.toml").unlink()
+    with pytest.raises(ConfigError, match=r"rubric\.toml: \(file\): is missing"):
+        load_config(province)
 
 
 def test_a_file_saved_as_windows_thai_gets_the_fix_in_its_line(province: Path) -> None:
@@ -203,38 +215,6 @@ def test_more_districts_than_the_brief_can_render_in_time_are_refused(province: 
         "province.toml: districts: 1,009 districts; otop_sync grades at most 1,000 in one configuration "
         "(all of Thailand has 928), so that the brief renders within its time limit"
     )
-
-
-@pytest.mark.parametrize(
-    ("old", "new", "message"),
-    [
-        # A typo in a required key: the unknown key is named beside the missing one.
-        (
-            'office = "สำนักงานพัฒนาชุมชนจังหวัดหนองคาย"',
-            'offce = "สำนักงานพัฒนาชุมชนจังหวัดหนองคาย"',
-            "province.toml: province.office: is missing (offce is not a key otop_sync knows: did you mean "
-            "office?)",
-        ),
-        # A district is named as a person counts, and by its name.
-        ('code = "4308"\n', "", "province.toml: districts[5] (สังคม).code: is missing"),
-        # A repeated name is blamed on the entry that repeats it, at its name.
-        ('name = "สังคม"', 'name = "ท่าบ่อ"', "province.toml: districts[5] (ท่าบ่อ).name: 'ท่าบ่อ' reads as"),
-        # A code of another province.
-        (
-            'code = "4317"',
-            'code = "4117"',
-            "province.toml: districts[9] (โพธิ์ตาก).code: 4117 is not a district of province 43 (whose "
-            "district codes begin with 43): check the code, or [province] code",
-        ),
-    ],
-)
-def test_configuration_messages_name_what_a_person_sees(
-    province: Path, old: str, new: str, message: str
-) -> None:
-    edit(province, "province.toml", old, new)
-    with pytest.raises(ConfigError) as caught:
-        load_config(province)
-    assert message in str(caught.value)
 
 
 def test_a_district_code_typed_without_quotes_is_the_same_code(province: Path) -> None:
