@@ -575,7 +575,7 @@ def _init(args: argparse.Namespace) -> int:
     print(
         "next: paste the base year's sales into the tab "
         f"“{config.form.tabs.base_year}”; then `otop-sync check --config {folder}` and "
-        f"`otop-sync run --config {folder}` (the README's “Set up your province”)"
+        f"`otop-sync run --config {folder}` (docs/operator-guide.md, “Set up your province”)"
     )
     return 0
 
