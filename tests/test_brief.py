@@ -13,7 +13,7 @@ import pytest
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
-from otop_sync import brief
+from otop_sync import brief, brief_renderer
 from otop_sync.cells import VALUE_LIMIT
 from otop_sync.charts import GRADE_COLOURS
 from otop_sync.cli import main
@@ -214,7 +214,7 @@ def test_user_text_is_shown_as_text(tmp_path: Path) -> None:
 
 def test_the_fetcher_serves_only_its_own_files_and_data_urls(tmp_path: Path) -> None:
     fonts = brief.font_folder()
-    fetch = brief._fetcher([TEMPLATES, fonts])
+    fetch = brief_renderer._fetcher([TEMPLATES, fonts])
     assert fetch((fonts / "Sarabun-Regular.ttf").as_uri()).read()[:4] == b"\x00\x01\x00\x00"
     assert fetch("data:text/plain;base64,b2s=").read() == b"ok"
     for url in (

@@ -48,7 +48,7 @@ def renderers_of(parent: int) -> list[int]:
         except OSError:
             continue
         ppid = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("PPid:"))
-        if b"otop_sync.brief" in command and ppid == parent:
+        if b"otop_sync.brief_renderer" in command and ppid == parent:
             found.append(int(entry.name))
     return found
 
@@ -138,7 +138,14 @@ def test_a_renderer_stopped_by_a_signal_says_the_brief_was_not_rendered(tmp_path
 
 def test_the_renderer_keeps_its_own_time_limit(tmp_path: Path) -> None:
     # Started as render_pdf starts it, with a 1-second limit and nobody to enforce it but itself.
-    command = [sys.executable, "-m", "otop_sync.brief", str(os.getpid()), "1", str(tmp_path / "out.pdf")]
+    command = [
+        sys.executable,
+        "-m",
+        "otop_sync.brief_renderer",
+        str(os.getpid()),
+        "1",
+        str(tmp_path / "out.pdf"),
+    ]
     started = time.monotonic()
     done = subprocess.run(
         [*command, str(font_folder())], input=SLOW_PAGE.encode(), capture_output=True, timeout=60
