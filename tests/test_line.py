@@ -18,9 +18,9 @@ from otop_sync.app import Delivery
 from otop_sync.cli import main
 from otop_sync.config import Action, ScheduledJob
 from otop_sync.demo import demo_tabs
-from otop_sync.errors import ConfigError
+from otop_sync.errors import ConfigError, LineError
 from otop_sync.lengths import utf16_length
-from otop_sync.line import LineClient, LineError
+from otop_sync.line import LineClient
 from otop_sync.messages import MORE, TEXT_LIMIT, Message, announcement, reminder
 from otop_sync.periods import BANGKOK
 from otop_sync.scheduler import Runner

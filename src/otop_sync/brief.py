@@ -47,7 +47,7 @@ from otop_sync.charts import (
 )
 from otop_sync.config import Config, Rubric
 from otop_sync.embedded_fonts import standalone
-from otop_sync.errors import BriefError
+from otop_sync.errors import BriefError, RendererStopped
 from otop_sync.grading import DistrictResult, Status, Timeliness
 from otop_sync.numerals import Numerals
 from otop_sync.outcome import Issue, Outcome
@@ -436,10 +436,6 @@ def render_html(outcome: Outcome, config: Config, *, folders: Sequence[Path]) ->
 def renderer_environment() -> dict[str, str]:
     """The renderer's environment: ours, with a font configuration that knows no system font (fonts.conf)."""
     return {**os.environ, "FONTCONFIG_FILE": str(Path(__file__).with_name("fonts.conf"))}
-
-
-class RendererStopped(BriefError):
-    """The renderer was stopped by a signal (the service stopping, an operator) before it finished."""
 
 
 TEMPORARY_PREFIX = "otop-sync-brief-"

@@ -506,7 +506,8 @@ def _form(args: argparse.Namespace) -> int:
 
 
 def _apply_form(app: App, spec: FormSpec, form_id: str | None, *, dry_run: bool) -> int:
-    from otop_sync.forms import FormChanged, plan
+    from otop_sync.errors import FormChanged
+    from otop_sync.forms import plan
 
     if not form_id:
         raise UsageError("no form to apply to: pass --apply FORM_ID or set [google] form_id in province.toml")

@@ -1,11 +1,17 @@
 """The exceptions otop_sync raises: every one ends a run, with one line an operator can act on.
 
     OtopSyncError
-    ├── ConfigError        a configuration file is missing, unreadable or inconsistent
-    ├── UsageError         a command-line value cannot be used (a quarter, a date)
-    ├── SourceError        the workbook or spreadsheet cannot be read or written
-    │   └── LayoutError    a tab or a question column the configuration names is not there
-    └── BriefError         the brief cannot be rendered or written (the previous one is kept)
+    ├── ConfigError          a configuration file is missing, unreadable or inconsistent
+    ├── UsageError           a command-line value cannot be used (a quarter, a date), or a command
+    │                        cannot run where it was asked to (the demo, a folder that exists)
+    ├── SourceError          the workbook, the spreadsheet or the form cannot be read or written
+    │   ├── LayoutError      a tab or a question column the configuration names is not there
+    │   └── FormChanged      the form is not at the revision read (edited, or our lost update)
+    ├── BriefError           the brief cannot be rendered or written (the previous one is kept)
+    │   └── RendererStopped  the renderer was stopped by a signal before it finished
+    ├── LineError            LINE refused a message or could not be reached (it is not recorded as sent)
+    ├── BusyError            another run holds the spreadsheet's lock past the wait
+    └── Stopped              the service is stopping: the run was abandoned before it wrote anything
 
 A row that cannot be read is not an exception: it is data, a reason in the report.
 Adapters translate the errors of the libraries below them with ``raise ... from exc``.
@@ -40,3 +46,24 @@ class LayoutError(SourceError):
 
 class BriefError(OtopSyncError):
     pass
+
+
+class FormChanged(SourceError):
+    """The form's revision is not the one read: someone edited it, or an earlier try of this very update
+    went through although its answer was lost. Reading the form again tells which."""
+
+
+class RendererStopped(BriefError):
+    """The renderer was stopped by a signal (the service stopping, an operator) before it finished."""
+
+
+class LineError(OtopSyncError):
+    pass
+
+
+class BusyError(OtopSyncError):
+    """Another run holds the lock."""
+
+
+class Stopped(OtopSyncError):
+    """The service is stopping: the run was abandoned before it wrote anything."""

@@ -32,7 +32,7 @@ from tenacity.wait import wait_random_exponential
 
 from otop_sync.config import DEFAULT_FORMS_ENDPOINT
 from otop_sync.deadline import BrokenAnswer, Budget, DeadlineAdapter, DeadlineExceeded, json_object, mount
-from otop_sync.errors import SourceError
+from otop_sync.errors import FormChanged, SourceError
 from otop_sync.formspec import VALIDATION_NAMES, FormSpec, Question
 from otop_sync.sources.google import INSUFFICIENT_SCOPES, authorized_session
 
@@ -174,11 +174,6 @@ class FormsClient:
         raise SourceError(
             f"could not {what}: Google Forms refused the request: HTTP {answer.status_code} {message}"
         )
-
-
-class FormChanged(SourceError):
-    """The form's revision is not the one read: someone edited it, or an earlier try of this very update
-    went through although its answer was lost. Reading the form again tells which."""
 
 
 def follow_link(url: str, *, timeout_seconds: float, transport: BaseAdapter | None = None) -> str:

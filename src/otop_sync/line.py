@@ -35,7 +35,7 @@ from otop_sync.deadline import (
     json_object,
     mount,
 )
-from otop_sync.errors import OtopSyncError
+from otop_sync.errors import LineError
 from otop_sync.statefile import WrongShape, aware, read_state
 
 DEFAULT_ENDPOINT = "https://api.line.me"
@@ -45,10 +45,6 @@ log = logging.getLogger("otop_sync")
 # After a failure a message is not recorded as sent. A try may have got through all the same (its answer
 # lost); the next run's try carries the same retry key, and LINE drops it if it did, within 24 hours.
 _AGAIN = "not recorded as sent: the next run tries again with the same retry key"
-
-
-class LineError(OtopSyncError):
-    pass
 
 
 class _Retryable(Exception):

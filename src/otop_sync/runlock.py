@@ -16,11 +16,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
-from otop_sync.errors import OtopSyncError
-
-
-class BusyError(OtopSyncError):
-    """Another run holds the lock."""
+from otop_sync.errors import BusyError, OtopSyncError
 
 
 @contextmanager

@@ -24,17 +24,13 @@ from apscheduler.triggers.cron import CronTrigger
 from otop_sync.alerts import failing_since
 from otop_sync.app import App, Target
 from otop_sync.config import Action, Config, ScheduledJob
-from otop_sync.errors import ConfigError, OtopSyncError
+from otop_sync.errors import ConfigError, OtopSyncError, Stopped
 from otop_sync.periods import format_be_datetime
 from otop_sync.runs import CLOCK_SLACK, RunBook, RunRecord
 
 STARTED = "_scheduler"
 OWED_SECONDS = 120  # a catch-up runs as the scheduler starts; one not run by then was dropped
 log = logging.getLogger("otop_sync")
-
-
-class Stopped(OtopSyncError):
-    """The service is stopping: the run was abandoned before it wrote anything."""
 
 
 @dataclass(frozen=True)
