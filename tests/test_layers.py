@@ -1,0 +1,166 @@
+"""The direction of dependencies, held by a guard that can fail: the pure core imports no adapter, service
+or settings; adapters never import the use case, the App or the command line; only the scheduler imports
+APScheduler; only the Google layer imports google-auth and gspread. Both import forms count (`import a.b`,
+`from a import b`, and `from otop_sync import sync`), imports inside functions too, and a tree with no
+module is a failure, not a pass."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+import otop_sync
+
+CORE = {
+    "otop_sync.periods",
+    "otop_sync.config",
+    "otop_sync.thai",
+    "otop_sync.cells",
+    "otop_sync.responses",
+    "otop_sync.grading",
+    "otop_sync.tables",
+    "otop_sync.lengths",
+    "otop_sync.outcome",
+    "otop_sync.numerals",
+    "otop_sync.remedies",
+    "otop_sync.quarter_life",
+    "otop_sync.messages",
+    "otop_sync.charts",
+    "otop_sync.formspec",
+    "otop_sync.demo",
+    "otop_sync.errors",
+}
+ADAPTERS = {
+    "otop_sync.line",
+    "otop_sync.forms",
+    "otop_sync.deadline",
+    "otop_sync.brief",
+    "otop_sync.brief_renderer",
+}
+USE_CASE_AND_ABOVE = {
+    "otop_sync.sync",
+    "otop_sync.app",
+    "otop_sync.cli",
+    "otop_sync.scheduler",
+    "otop_sync.checkup",
+}
+PACKAGES = {"otop_sync", "otop_sync.sources"}
+GOOGLE_LAYER = {"otop_sync.sources.google", "otop_sync.forms"}
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    applies: Callable[[str], bool]  # to the importing module
+    forbids: Callable[[str, str], bool]  # (importer, imported)
+
+
+def _is_adapter(module: str) -> bool:
+    return module in ADAPTERS or module.startswith("otop_sync.sources.")
+
+
+RULES = (
+    Rule(
+        "the core imports only the core",
+        lambda m: m in CORE,
+        lambda _, i: i.startswith("otop_sync.") and i not in CORE,
+    ),
+    Rule(
+        "an adapter never imports the use case, the App or the command line",
+        _is_adapter,
+        lambda _, i: i in USE_CASE_AND_ABOVE,
+    ),
+    Rule(
+        "only the scheduler imports APScheduler",
+        lambda m: m != "otop_sync.scheduler",
+        lambda _, i: i.split(".")[0] == "apscheduler",
+    ),
+    Rule(
+        "only the Google layer imports google-auth and gspread",
+        lambda m: m not in GOOGLE_LAYER,
+        lambda _, i: i.split(".")[0] in ("google", "gspread"),
+    ),
+)
+
+
+def imports_of(source: str) -> set[str]:
+    """Every module a source imports, anywhere in it: `import a.b` gives a.b; `from a import b` gives a,
+    and a.b too when a is one of otop_sync's packages (`from otop_sync import sync`)."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            found.add(node.module)
+            if node.module in PACKAGES:  # what is imported from a package is one of its modules
+                found.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return found
+
+
+def violations(modules: Mapping[str, str]) -> list[str]:
+    """Each import that breaks a rule, as "rule: importer imports imported"."""
+    if not modules:
+        raise AssertionError("no module to check: the guard would pass on nothing")
+    broken = []
+    for module, source in sorted(modules.items()):
+        for imported in sorted(imports_of(source)):
+            broken.extend(
+                f"{rule.name}: {module} imports {imported}"
+                for rule in RULES
+                if rule.applies(module) and rule.forbids(module, imported)
+            )
+    return broken
+
+
+def package_modules() -> dict[str, str]:
+    root = Path(otop_sync.__file__).parent
+    return {
+        "otop_sync."
+        + ".".join(path.relative_to(root).with_suffix("").parts).removesuffix(".__init__"): path.read_text(
+            encoding="utf-8"
+        )
+        for path in root.rglob("*.py")
+    }
+
+
+def test_the_layers_hold_in_the_package() -> None:
+    modules = package_modules()
+    assert len(modules) > 30
+    assert set(modules) >= CORE | ADAPTERS  # every module named here exists: no rule guards nothing
+    assert violations(modules) == []
+
+
+@pytest.mark.parametrize(
+    ("module", "source", "rule"),
+    [
+        (
+            "otop_sync.grading",
+            "from otop_sync.sources.google import quoted",
+            "the core imports only the core",
+        ),
+        ("otop_sync.tables", "def f():\n    import otop_sync.app\n", "the core imports only the core"),
+        ("otop_sync.periods", "from otop_sync import settings", "the core imports only the core"),
+        ("otop_sync.sources.memory", "from otop_sync import sync", "an adapter never imports the use case"),
+        ("otop_sync.line", "import otop_sync.cli", "an adapter never imports the use case"),
+        (
+            "otop_sync.app",
+            "from apscheduler.schedulers.blocking import BlockingScheduler",
+            "only the scheduler",
+        ),
+        ("otop_sync.app", "import gspread", "only the Google layer"),
+        ("otop_sync.line", "from google.auth import exceptions", "only the Google layer"),
+    ],
+)
+def test_each_rule_fails_when_broken_on_purpose(module: str, source: str, rule: str) -> None:
+    modules = {**package_modules(), module: source}
+    (broken,) = violations(modules)
+    assert broken.startswith(rule)
+
+
+def test_the_guard_refuses_to_pass_on_nothing() -> None:
+    with pytest.raises(AssertionError, match="no module to check"):
+        violations({})
