@@ -533,3 +533,32 @@ def test_the_charts_axes_run_through_zero_and_a_zero_is_drawn(rendered: brief.Br
     # ศรีเชียงใหม่ registered no new product: its bar is a visible red stub, not nothing.
     widths = [float(w) for w in re.findall(r'<rect x="[\d.]+" y="[\d.]+" width="([\d.]+)"', products)]
     assert min(widths) == ZERO_BAR
+
+
+def words_past_the_right_margin(html: str) -> list[str]:
+    """The lines of text whose right end lies past the page's content area, as WeasyPrint lays them out."""
+    import weasyprint
+    from weasyprint.formatting_structure import boxes
+
+    from otop_sync.brief_renderer import _fetcher
+
+    fetcher = _fetcher([TEMPLATES, brief.font_folder()])
+    document = weasyprint.HTML(string=html, base_url=TEMPLATES.as_uri() + "/", url_fetcher=fetcher).render()
+    past = []
+    for page in document.pages:
+        box = page._page_box
+        right = box.content_box_x() + box.width
+        past.extend(
+            b.text
+            for b in box.descendants()
+            if isinstance(b, boxes.TextBox) and b.position_x + b.width > right + 0.5
+        )
+    return past
+
+
+def test_every_table_of_the_brief_stays_inside_the_margins(tmp_path: Path) -> None:
+    # The problems table ran some 4 mm into the right margin: its column widths left out their padding.
+    tabs = {t.title: list(t.rows) for t in demo_tabs()}
+    tabs[BASE_YEAR_TAB] += [("ท่าบ่อ", f"เดือนที่ {n}", "หนึ่งแสน") for n in range(60)]
+    for outcome in (demo_outcome(), run(MemorySource(tabs), DEMO_AS_OF)):
+        assert words_past_the_right_margin(brief.render_html(outcome, CONFIG, folders=[TEMPLATES])) == []
