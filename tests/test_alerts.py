@@ -17,7 +17,7 @@ from otop_sync.app import App
 from otop_sync.cli import main
 from otop_sync.config import Config, ScheduledJob
 from otop_sync.demo import DEMO_AS_OF
-from otop_sync.runs import RunBook
+from otop_sync.runs import RunBook, RunRecord
 from otop_sync.scheduler import Runner, health, plan_jobs
 from otop_sync.settings import load_config
 
@@ -140,3 +140,29 @@ def test_a_reminder_that_could_not_be_sent_is_logged_whole(
     assert logged.startswith("remind was not sent (LINE refused the message (HTTP 400")
     text = logged.split("send it by hand:\n", 1)[1]
     assert text == fake.requests[-1].body["messages"][0]["text"]  # whole: what LINE was asked to show
+
+
+def test_a_run_abandoned_as_the_service_stops_is_owed_not_failed(
+    tmp_path: Path, line: tuple[FakeLine, str]
+) -> None:
+    # `docker stop` during a sync: not a failure to alert the operator about, and not a red health check
+    # until that job's next run (for the quarter's final brief, three months away).
+    from otop_sync.scheduler import start_up
+
+    fake, url = line
+    clock = Clock()
+    runner, config = service(tmp_path, url, FlakySource(failures=0), clock)
+    planned, book = plan_jobs(config), RunBook(config.service.state_dir)
+    clock.now = bkk(2024, 9, 16, 7)
+    runner.stop.set()
+    assert runner.run_job(JOB) is False
+    assert alerts(fake) == []
+    assert "failure" not in book.load()["sync"]
+    # Started again within the grace: the abandoned run is made up, once.
+    assert [
+        job.name for job in start_up(planned, book, now=bkk(2024, 9, 16, 7, 30), grace=timedelta(hours=6))
+    ] == ["sync"]
+    # Started again past it: the debt is forgotten, the next fire time runs the job.
+    book.record(RunRecord("sync", bkk(2024, 9, 16, 8), False, "abandoned"), kind="owed")
+    assert start_up(planned, book, now=bkk(2024, 9, 17, 6), grace=timedelta(hours=1)) == []
+    assert "owed" not in book.load().get("sync", {})

@@ -49,6 +49,17 @@ class RunBook:
         except OSError as exc:
             log.warning("cannot write the record of runs %s: %s", self.path, exc.strerror or exc)
 
+    def forget(self, job: str, kind: str) -> None:
+        """Drop one record (a catch-up no longer owed); best effort, like `record`."""
+        records = self.load()
+        if kind not in records.get(job, {}):
+            return
+        del records[job][kind]
+        try:
+            self._write(records)
+        except OSError as exc:
+            log.warning("cannot write the record of runs %s: %s", self.path, exc.strerror or exc)
+
     def _record(self, record: RunRecord, kind: str) -> None:
         records = self.load()
         ahead = [r for kinds in records.values() for r in kinds.values() if r.at > record.at + CLOCK_SLACK]
@@ -64,6 +75,9 @@ class RunBook:
                 for job, kinds in records.items()
             }
         records.setdefault(record.job, {})[kind] = record
+        self._write(records)
+
+    def _write(self, records: dict[str, dict[str, RunRecord]]) -> None:
         payload = {job: {kind: r.as_dict() for kind, r in kinds.items()} for job, kinds in records.items()}
         self.path.parent.mkdir(parents=True, exist_ok=True)
         write_atomically(self.path, json.dumps(payload, ensure_ascii=False, indent=2).encode())

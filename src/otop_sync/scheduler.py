@@ -156,6 +156,12 @@ class Runner:
         before = self.book.load().get(job.name, {})
         try:
             line = self._run(job)
+        except Stopped as exc:
+            # Not a failure: the operator stopped the service. The run is owed, and the start-up's
+            # catch-up makes it up; nobody is alerted, and the health check does not turn red for it.
+            log.info("%s: %s; owed to the next start", job.name, exc)
+            self.book.record(RunRecord(job.name, self.app.clock(), False, str(exc)), kind="owed")
+            return False
         except Exception as exc:  # a failed run is logged, recorded and told; the scheduler goes on
             reason = str(exc) if isinstance(exc, OtopSyncError) else f"{type(exc).__name__}: {exc}"
             log.error("%s: failed after %.1f s: %s", job.name, time.monotonic() - started, reason)
@@ -193,6 +199,11 @@ def start_up(
     """What the scheduler does as it starts: the jobs missed while it was not running (less than `grace`
     ago), each recorded as owed until it runs, and the start itself; the catch-ups to run once now."""
     missed = missed_jobs(planned, book, now=now, grace=grace)
+    for item in planned:
+        if item.job not in missed:
+            # Owed before (a run abandoned as the service stopped), but past the grace now: it is the
+            # next fire time's to run, and an old debt must not keep the health check red until then.
+            book.forget(item.job.name, "owed")
     for job in missed:
         log.info("%s: missed while otop-sync was not running; running it once now", job.name)
         # Owed until the job runs: `status --check` fails if the catch-up never does.
