@@ -602,12 +602,22 @@ class LoopbackServer:
                 ).prepare()
                 answer = api.send(prepared, timeout=self.server.timeout)  # type: ignore[attr-defined]
                 self.send_response(answer.status_code)
-                self.send_header("Content-Type", "application/json")
+                # The fake's own headers go through (a redirect's Location, LINE's accepted request ID).
+                for name, value in answer.headers.items():
+                    if name.lower() not in (
+                        "content-type",
+                        "content-length",
+                        "transfer-encoding",
+                        "connection",
+                    ):
+                        self.send_header(name, value)
+                self.send_header("Content-Type", answer.headers.get("Content-Type", "application/json"))
                 self.send_header("Content-Length", str(len(answer.content)))
                 self.end_headers()
-                self.wfile.write(answer.content)
+                if self.command != "HEAD":
+                    self.wfile.write(answer.content)
 
-            do_GET = do_POST = do_PUT = _serve
+            do_GET = do_POST = do_PUT = do_HEAD = _serve
 
             def log_message(self, *args: Any) -> None:
                 pass

@@ -9,8 +9,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
+import requests
 import time_machine
 
 from otop_sync.cells import read_month
@@ -491,12 +493,13 @@ def test_check_follows_a_short_link_to_the_form(google: Google, capsys: pytest.C
     # forms.gle answers a short link with a redirect to the form's own link; here a loopback server does.
     target = f"https://docs.google.com/forms/d/e/published-{FORM}/viewform?usp=send_form"
     google.api.add_form(FORM, linked_sheet=SHEET)
-    with Redirect(target) as short:
+    short = Redirect(target)
+    with LoopbackServer(short) as server:
         province = google.config / "province.toml"
         text = province.read_text(encoding="utf-8")
         start = text.index("form_url = ")
         end = text.index("\n", start)
-        province.write_text(text[:start] + f'form_url = "{short.url}/abc123"' + text[end:], encoding="utf-8")
+        province.write_text(text[:start] + f'form_url = "{server.url}/abc123"' + text[end:], encoding="utf-8")
         assert main(["form", "--apply"]) == 0
         capsys.readouterr()
         main(["check", "--workbook", str(_demo_workbook())])
@@ -507,35 +510,19 @@ def test_check_follows_a_short_link_to_the_form(google: Google, capsys: pytest.C
     )
 
 
-class Redirect:
-    """A loopback short-link server: HEAD /anything answers 302 to `target`."""
+class Redirect(requests.adapters.BaseAdapter):
+    """A short-link service: every request is answered 302 to `target`; the paths asked are kept."""
 
     def __init__(self, target: str) -> None:
-        import http.server
-        import threading
+        super().__init__()
+        self.target = target
+        self.paths: list[str] = []
 
-        paths: list[str] = []
-        self.paths = paths
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        self.paths.append(urlsplit(request.url or "").path)
+        answer = requests.Response()
+        answer.status_code, answer.headers["Location"], answer._content = 302, self.target, b""
+        return answer
 
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_HEAD(self) -> None:
-                paths.append(self.path)
-                self.send_response(302)
-                self.send_header("Location", target)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self) -> Redirect:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+    def close(self) -> None:
+        pass
