@@ -130,3 +130,13 @@ def test_every_warning_on_standard_error_reaches_the_log_file_too(tmp_path: Path
     text = log_file.read_text(encoding="utf-8")
     assert 'Run time of job "sync" was missed by 6:00:01' in text
     assert "a warning of our own" in text
+
+
+def test_a_state_file_larger_than_otop_sync_ever_writes_is_set_aside_unread(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "runs.json"
+    path.write_text('{"sync": {}, "x": "' + "y" * 2_000_000 + '"}', encoding="utf-8")
+    assert RunBook(tmp_path).load() == {}
+    assert list(tmp_path.glob("runs.json.unreadable-*"))
+    assert "larger than 1,000,000 bytes" in caplog.text

@@ -17,6 +17,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 T = TypeVar("T")
+# What otop_sync writes there stays under a few kilobytes (the record of runs: three records a job; what was
+# sent: 92 days); a larger file was not written by it, and is never read whole into memory.
+SIZE_LIMIT = 1_000_000
 log = logging.getLogger("otop_sync")
 
 
@@ -29,6 +32,8 @@ def read_state(path: Path, parse: Callable[[Any], T], *, empty: T) -> T:
     (then it is set aside). `parse` raises WrongShape (or KeyError, TypeError, ValueError) for a wrong
     shape."""
     try:
+        if path.stat().st_size > SIZE_LIMIT:
+            return _set_aside(path, f"larger than {SIZE_LIMIT:,} bytes", empty)
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return empty
@@ -45,9 +50,9 @@ def read_state(path: Path, parse: Callable[[Any], T], *, empty: T) -> T:
 
 
 def _set_aside(path: Path, reason: str, empty: T) -> T:
-    stamp = datetime.fromtimestamp(path.stat().st_mtime, UTC).strftime("%Y%m%dT%H%M%SZ")
-    aside = path.with_name(f"{path.name}.unreadable-{stamp}")
     try:
+        stamp = datetime.fromtimestamp(path.stat().st_mtime, UTC).strftime("%Y%m%dT%H%M%SZ")
+        aside = path.with_name(f"{path.name}.unreadable-{stamp}")
         os.replace(path, aside)
     except OSError as exc:
         log.warning("%s is not a file otop_sync wrote (%s), and cannot be set aside: %s", path, reason, exc)
