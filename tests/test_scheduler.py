@@ -229,6 +229,47 @@ def test_two_runs_at_once_one_works_and_the_other_waits(tmp_path: Path) -> None:
     assert time.monotonic() - started >= 1.0  # it waited for the holder
 
 
+def test_the_lock_is_removed_after_each_run_and_still_lets_only_one_in(tmp_path: Path) -> None:
+    # Removing a lock file is where such locks go wrong: a waiter that opened the file before it was
+    # removed must not hold a lock of its own beside the next one's. Sixteen runners take the lock
+    # forty times each; never two inside at once, and nothing is left behind.
+    from otop_sync.runlock import run_lock
+
+    lock = tmp_path / ".w.xlsx.otop-sync-lock"
+    inside: list[int] = []
+    most = 0
+    guard = threading.Lock()
+
+    def runner(who: int) -> None:
+        nonlocal most
+        for _ in range(40):
+            with run_lock(
+                lock, wait_seconds=60, who=f"runner {who}", now=lambda: DEMO_AS_OF, poll_seconds=0.001
+            ):
+                with guard:
+                    inside.append(who)
+                    most = max(most, len(inside))
+                time.sleep(0.0005)
+                with guard:
+                    inside.remove(who)
+
+    threads = [threading.Thread(target=runner, args=(n,)) for n in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert most == 1
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_demo_run_leaves_no_lock_file_in_the_current_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", "--no-brief"]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["otop-sync-demo.xlsx", "state"]
+
+
 class FlakySource(MemorySource):
     def __init__(self, failures: int) -> None:
         super().__init__({t.title: t.rows for t in demo_tabs()})
