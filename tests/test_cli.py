@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -339,6 +340,26 @@ def test_with_nothing_configured_run_uses_the_demo(
     assert result["quarter"] == "2567Q4"
     assert result["as_of"] == AS_OF
     assert [d["grade"] for d in result["districts"]] == ["A", "B", "C", "D", "C", "A", None, None, "D"]
+
+
+def test_the_first_run_prints_only_what_a_user_needs(tmp_path: Path) -> None:
+    # As a new user runs it, in its own process (the logging is set up there): otop_sync's own lines,
+    # no library's chatter (fontTools told every table it subset, twenty lines per brief).
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OTOP_SYNC_")}
+    done = subprocess.run(
+        [sys.executable, "-m", "otop_sync.cli", "run"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stderr.splitlines()
+    assert lines[0] == "otop-sync: wrote the demo workbook otop-sync-demo.xlsx"
+    assert lines[-1].startswith("otop-sync: run: ok: 2567Q4: rows read 33")
+    assert len(lines) <= 6, lines
+    assert not [line for line in lines if "subset" in line or "pruned" in line]
 
 
 def fails(capsys: pytest.CaptureFixture[str], *args: str) -> str:

@@ -35,7 +35,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     import logging
 
-    logging.basicConfig(level=logging.INFO, format="otop-sync: %(message)s", stream=sys.stderr)
+    # otop_sync's own lines, and only the warnings of the libraries (fontTools tells every table it
+    # subsets at INFO).
+    logging.basicConfig(level=logging.WARNING, format="otop-sync: %(message)s", stream=sys.stderr)
+    logging.getLogger("otop_sync").setLevel(logging.INFO)
     try:
         return int(args.command(args))
     except OtopSyncError as exc:
