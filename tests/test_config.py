@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from otop_sync.cli import main
 from otop_sync.config import Grade
 from otop_sync.errors import ConfigError
 from otop_sync.periods import Quarter
@@ -220,3 +221,48 @@ def test_more_districts_than_the_brief_can_render_in_time_are_refused(province: 
 def test_a_district_code_typed_without_quotes_is_the_same_code(province: Path) -> None:
     edit(province, "province.toml", 'code = "4301"', "code = 4301")
     assert load_config(province).province.districts[0].code == "4301"
+
+
+def test_with_a_data_folder_what_otop_sync_writes_lands_there_and_the_rest_stays_beside_the_config(
+    province: Path, tmp_path: Path
+) -> None:
+    # The Docker image mounts the configuration read-only and sets OTOP_SYNC_DATA_DIR to its volume.
+    edit(province, "province.toml", 'templates = ""', 'templates = "my-templates"')
+    edit(province, "schedule.toml", 'log_file = ""', 'log_file = "otop-sync.log"')
+    data = tmp_path / "volume"
+    config = load_config(province, {"OTOP_SYNC_DATA_DIR": str(data)})
+    assert config.service.state_dir == data / "state"
+    assert config.brief.output == data / "briefs"
+    assert config.service.log_file == data / "otop-sync.log"
+    assert config.brief.templates == province.resolve() / "my-templates"  # read, not written: the config's
+    # An absolute path is its own, whatever the data folder.
+    edit(province, "schedule.toml", 'state_dir = "state"', 'state_dir = "/srv/otop/state"')
+    assert load_config(province, {"OTOP_SYNC_DATA_DIR": str(data)}).service.state_dir == Path(
+        "/srv/otop/state"
+    )
+    # Unset: relative to the configuration's folder, as before.
+    assert load_config(province, {}).brief.output == province.resolve() / "briefs"
+
+
+def test_the_shipped_configuration_mounted_read_only_writes_into_the_data_folder(
+    province: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = tmp_path / "volume"
+    data.mkdir()
+    monkeypatch.chdir(data)
+    monkeypatch.setenv("OTOP_SYNC_DATA_DIR", str(data))
+    province.chmod(0o555)  # root (CI) writes anyway: the last line is the real check
+    try:
+        assert (
+            main(["run", "--config", str(province), "--workbook", "w.xlsx", "--as-of", "2024-09-16T08:00"])
+            == 1
+        )
+        assert main(["demo", "--config", str(province), "w.xlsx"]) == 0
+        assert main(["run", "--config", str(province), "--workbook", str(data / "w.xlsx")]) == 0
+    finally:
+        province.chmod(0o755)
+    assert sorted(p.name for p in (data / "briefs").iterdir())[-1] == "brief-latest.pdf"
+    assert (data / "state" / "runs.json").is_file()
+    assert sorted(p.name for p in province.iterdir()) == sorted(
+        p.name for p in shipped_dir("config").iterdir()
+    )

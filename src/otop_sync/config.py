@@ -385,17 +385,23 @@ def _nearest(name: str, known: set[str]) -> str:
 
 
 def parse_config(
-    texts: Mapping[str, str], *, base: Path = Path(), environ: Mapping[str, str] | None = None
+    texts: Mapping[str, str],
+    *,
+    base: Path = Path(),
+    data: Path | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> Config:
     """Check every file of CONFIG_FILES and build the Config, or raise ConfigError. Relative paths are
-    resolved against `base`; `environ` gives the endpoints' overrides and the LINE token."""
+    resolved against `base`, but the folders otop_sync writes its own files in (state, briefs, log)
+    against `data` when it is given; `environ` gives the endpoints' overrides and the LINE token."""
     environ = environ or {}
+    data = base if data is None else data
     files = {name: _load(name, texts) for name in CONFIG_FILES}
     province, form, schedule = files["province.toml"], files["form.toml"], files["schedule.toml"]
     config = Config(
         province=_parse_province(province, base),
         google=_parse_google(province, base, environ),
-        brief=_parse_brief(province, base),
+        brief=_parse_brief(province, base, data),
         line=_parse_line(province, environ),
         form=_parse_form(form),
         checks=_parse_checks(form.table("checks")),
@@ -403,7 +409,7 @@ def parse_config(
         deadlines=_parse_deadlines(schedule.table("deadlines")),
         timezone=_parse_timezone(schedule),
         jobs=_parse_jobs(schedule),
-        service=_parse_service(schedule, base),
+        service=_parse_service(schedule, data),
         workbook=_parse_workbook(province),
     )
     for table in files.values():
@@ -534,10 +540,10 @@ def _parse_workbook(doc: _Table) -> WorkbookLimits:
     return WorkbookLimits(int(megabytes * 1e6), rows)
 
 
-def _parse_brief(doc: _Table, base: Path) -> BriefSettings:
+def _parse_brief(doc: _Table, base: Path, data: Path) -> BriefSettings:
     brief = doc.optional_table("brief")
     return BriefSettings(
-        output=brief.resolved("output", base, "briefs") or base,
+        output=brief.resolved("output", data, "briefs") or data,
         templates=brief.resolved("templates", base),
         thai_numerals=brief.get("thai_numerals", bool, True),
         timeout_seconds=brief.amount("timeout_seconds", 60),
@@ -753,11 +759,11 @@ def _parse_jobs(doc: _Table) -> tuple[ScheduledJob, ...]:
     return tuple(jobs)
 
 
-def _parse_service(doc: _Table, base: Path) -> Service:
+def _parse_service(doc: _Table, data: Path) -> Service:
     service = doc.optional_table("service")
     return Service(
-        state_dir=service.resolved("state_dir", base, "state") or base,
+        state_dir=service.resolved("state_dir", data, "state") or data,
         lock_wait_seconds=service.amount("lock_wait_seconds", 600, zero=True),
         catch_up_hours=service.amount("catch_up_hours", 6, zero=True),
-        log_file=service.resolved("log_file", base),
+        log_file=service.resolved("log_file", data),
     )

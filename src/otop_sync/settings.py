@@ -14,6 +14,10 @@ from otop_sync.config import CONFIG_FILES, Config, parse_config
 from otop_sync.errors import ConfigError
 
 CONFIG_ENV = "OTOP_SYNC_CONFIG"
+# The folder otop_sync keeps its own files in (the state, the briefs, the log) when the configuration
+# names them relatively: a configuration mounted read-only (Docker) needs them elsewhere, and so does
+# one shared by several machines. Unset: they are relative to the configuration, as every other path.
+DATA_ENV = "OTOP_SYNC_DATA_DIR"
 
 _PACKAGE = Path(__file__).resolve().parent
 _CHECKOUT = _PACKAGE.parent.parent
@@ -45,7 +49,8 @@ def load_config(directory: Path, environ: Mapping[str, str] | None = None) -> Co
     Relative paths in it are relative to `directory`, so that the service and an operator's manual run
     from another folder use the same state, lock and workbook. The shipped example lives inside the
     installed package, so its relative paths are relative to the current folder instead: a try-out
-    writes where it is run.
+    writes where it is run. With OTOP_SYNC_DATA_DIR set, the state, briefs and log folders named
+    relatively are relative to it instead.
     """
     environ = os.environ if environ is None else environ
     if not directory.is_dir():
@@ -62,8 +67,9 @@ def load_config(directory: Path, environ: Mapping[str, str] | None = None) -> Co
         except OSError as exc:
             raise ConfigError(str(path), "(file)", f"cannot be read: {exc}") from exc
     base = Path.cwd() if is_shipped(directory) else directory.resolve()
+    data = Path(environ[DATA_ENV]).resolve() if environ.get(DATA_ENV) else None
     try:
-        return parse_config(texts, base=base, environ=environ)
+        return parse_config(texts, base=base, data=data, environ=environ)
     except ConfigError as exc:
         where = exc.file if exc.key == "(environment)" else str(directory / exc.file)
         raise ConfigError(where, exc.key, exc.problem) from exc
