@@ -1,29 +1,37 @@
 # otop_sync, run unattended: `otop-sync schedule` as a non-root user.
-# Configuration and the service-account key are mounted at run time, never baked in (see README.md).
+# Configuration and the service-account key are mounted at run time, never baked in (see
+# docs/operator-guide.md). BASE is the image users pull; scripts/test-image builds the same file on a
+# Debian base made locally, where no registry is reachable.
+ARG BASE=python:3.11-slim
 
-FROM python:3.11-slim AS build
+FROM ${BASE} AS build
+# A virtual environment, copied whole into the final stage: no pip cache, no build tools, and the same
+# file works on python:3.11-slim and on Debian's own python3.
+RUN python3 -m venv /opt/otop-sync
 WORKDIR /src
-RUN pip install --no-cache-dir build==1.2.2
 COPY pyproject.toml README.md ./
 COPY src ./src
 COPY config ./config
 COPY templates ./templates
-RUN python -m build --wheel --outdir /dist
+RUN /opt/otop-sync/bin/pip install --no-cache-dir --no-compile . \
+    && /opt/otop-sync/bin/pip uninstall --yes pip \
+    && /opt/otop-sync/bin/python -m compileall -q /opt/otop-sync/lib
 
-FROM python:3.11-slim
+FROM ${BASE}
 # WeasyPrint renders the brief with Pango and HarfBuzz; the Thai font ships inside the wheel.
 # hadolint ignore=DL3008
 RUN apt-get update \
     && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 \
-    && rm -rf /var/lib/apt/lists/*
-COPY --from=build /dist/ /tmp/dist/
-RUN pip install --no-cache-dir /tmp/dist/*.whl && rm -rf /tmp/dist \
+    && rm -rf /var/lib/apt/lists/* /var/cache/apt/* \
     && useradd --system --uid 10001 --create-home --home-dir /var/lib/otop-sync otop
-ENV OTOP_SYNC_CONFIG=/etc/otop-sync \
+COPY --from=build /opt/otop-sync /opt/otop-sync
+ENV PATH=/opt/otop-sync/bin:$PATH \
+    OTOP_SYNC_CONFIG=/etc/otop-sync \
+    OTOP_SYNC_DATA_DIR=/var/lib/otop-sync \
     GOOGLE_APPLICATION_CREDENTIALS=/run/secrets/google-service-account.json \
     PYTHONUNBUFFERED=1
-# The record of runs, the locks and the briefs go where the mounted configuration says: set
-# [service] state_dir and [brief] output to /var/lib/otop-sync/state and /var/lib/otop-sync/briefs.
+# The record of runs, the locks and the briefs: the volume. The configuration may be mounted read-only,
+# unedited: its relative state and briefs folders are relative to OTOP_SYNC_DATA_DIR.
 WORKDIR /var/lib/otop-sync
 VOLUME ["/var/lib/otop-sync"]
 # The otop user created above, by number so that Kubernetes' runAsNonRoot can check it.
