@@ -83,6 +83,8 @@ DEFAULT_LINE_ENDPOINT = "https://api.line.me"
 SHEETS_ENDPOINT_ENV = "OTOP_SYNC_SHEETS_ENDPOINT"
 DEFAULT_FORMS_ENDPOINT = "https://forms.googleapis.com"
 FORMS_ENDPOINT_ENV = "OTOP_SYNC_FORMS_ENDPOINT"
+DEFAULT_DRIVE_ENDPOINT = "https://www.googleapis.com"
+DRIVE_ENDPOINT_ENV = "OTOP_SYNC_DRIVE_ENDPOINT"
 LINE_ENDPOINT_ENV = "OTOP_SYNC_LINE_ENDPOINT"
 LINE_TOKEN_ENV = "LINE_CHANNEL_ACCESS_TOKEN"
 CREDENTIALS_ENV = "GOOGLE_APPLICATION_CREDENTIALS"
@@ -99,6 +101,23 @@ class Google:
     retry_for_seconds: float = 180
     form_id: str | None = None  # the Google Form that fills the spreadsheet, for `form --apply` and check
     forms_endpoint: str = DEFAULT_FORMS_ENDPOINT
+
+
+@dataclass(frozen=True)
+class Drive:
+    """Where each edition of the brief is published on Google Drive, in one of two set-ups (neither: it
+    is not published). A service account owns no storage, so it cannot create a file in anyone's My
+    Drive; it can replace the content of a file a person created and shared with it, or create files in
+    a shared drive (Google Workspace) it is a member of."""
+
+    latest_pdf_id: str | None = None  # set-up 1: brief-latest.pdf, created and shared by a person
+    latest_html_id: str | None = None  # set-up 1, optional: brief-latest.html likewise
+    folder_id: str | None = None  # set-up 2: a folder in a shared drive; every edition is created there
+    endpoint: str = DEFAULT_DRIVE_ENDPOINT
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.latest_pdf_id or self.folder_id)
 
 
 @dataclass(frozen=True)
@@ -187,6 +206,8 @@ _LINE_TOKEN = re.compile(r"^[A-Za-z0-9+/=._-]{20,}$")
 _SPREADSHEET_URL = re.compile(r"/spreadsheets/d/([A-Za-z0-9_-]+)")
 _FORM_URL = re.compile(r"/forms/d/(e/)?([A-Za-z0-9_-]+)")
 _GOOGLE_ID = re.compile(r"^[A-Za-z0-9_-]{10,}$")  # a spreadsheet's key or a form's ID
+# A Drive file's or folder's link as a browser shows it: …/file/d/ID/view, …/drive/folders/ID, …?id=ID.
+_DRIVE_URL = re.compile(r"(?:/file/d/|/folders/|[?&]id=)([A-Za-z0-9_-]+)")
 
 
 @dataclass(frozen=True)
@@ -230,6 +251,7 @@ class Config:
     jobs: tuple[ScheduledJob, ...] = ()
     service: Service = Service(Path("state"), 600, 6, None)
     workbook: WorkbookLimits = WorkbookLimits()
+    drive: Drive = Drive()
 
     def rubric_for(self, quarter: Quarter) -> Rubric | None:
         """The version in force for the quarter's fiscal year; None before the first version."""
@@ -411,6 +433,7 @@ def parse_config(
         jobs=_parse_jobs(schedule),
         service=_parse_service(schedule, data),
         workbook=_parse_workbook(province),
+        drive=_parse_drive(province, environ),
     )
     for table in files.values():
         table.refuse_unknown()
@@ -515,6 +538,45 @@ def _parse_google(doc: _Table, base: Path, environ: Mapping[str, str]) -> Google
         form_id=form or None,
         forms_endpoint=_endpoint(
             google.text("forms_endpoint", ""), environ.get(FORMS_ENDPOINT_ENV), DEFAULT_FORMS_ENDPOINT
+        ),
+    )
+
+
+def drive_id(text: str) -> str:
+    """A Drive file's or folder's ID, from the ID itself or from its link (Share > Copy link)."""
+    text = text.strip()
+    found = _DRIVE_URL.search(text)
+    key = found[1] if found else text
+    if not _GOOGLE_ID.match(key):
+        raise ValueError(
+            f"{text!r} is not a Drive file or folder ID, nor its link (…/file/d/ID/view, …/folders/ID)"
+        )
+    return key
+
+
+def _parse_drive(doc: _Table, environ: Mapping[str, str]) -> Drive:
+    drive = doc.optional_table("drive")
+    ids: dict[str, str | None] = {}
+    for name in ("latest_pdf_id", "latest_html_id", "folder_id"):
+        text = drive.text(name, "").strip()
+        try:
+            ids[name] = drive_id(text) if text else None
+        except ValueError as exc:
+            raise drive.fail(name, str(exc)) from None
+    if ids["folder_id"] and (ids["latest_pdf_id"] or ids["latest_html_id"]):
+        raise drive.fail(
+            "folder_id",
+            "choose one set-up: latest_pdf_id (files a person created and shared) or folder_id (a folder "
+            "in a shared drive), not both",
+        )
+    if ids["latest_html_id"] and not ids["latest_pdf_id"]:
+        raise drive.fail("latest_pdf_id", "is missing: latest_html_id is published beside the PDF, not alone")
+    return Drive(
+        latest_pdf_id=ids["latest_pdf_id"],
+        latest_html_id=ids["latest_html_id"],
+        folder_id=ids["folder_id"],
+        endpoint=_endpoint(
+            drive.text("endpoint", ""), environ.get(DRIVE_ENDPOINT_ENV), DEFAULT_DRIVE_ENDPOINT
         ),
     )
 

@@ -8,14 +8,13 @@ validation on a text question nor link a form to a spreadsheet: those steps are 
 silently. `otop-sync check` compares the form with the configuration, reading only.
 
 Least privilege: applying asks for the scope forms.body, checking for forms.body.readonly; the sync and
-the unattended service never ask for a Forms scope. Requests go through the same deadline transport as
-the Sheets client (deadline.py), retried on 429, 5xx and network faults.
+the unattended service never ask for a Forms scope. Requests go through google_api.py, as Drive's do: the
+deadline transport, retried on 429, 5xx and network faults.
 """
 
 from __future__ import annotations
 
 import difflib
-import json
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -24,17 +23,14 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import requests
-from google.auth import exceptions as auth_errors
 from google.auth.credentials import Credentials
 from requests.adapters import BaseAdapter
-from tenacity import Retrying, retry_if_exception, stop_after_attempt, stop_before_delay
-from tenacity.wait import wait_random_exponential
 
 from otop_sync.config import DEFAULT_FORMS_ENDPOINT
-from otop_sync.deadline import BrokenAnswer, Budget, DeadlineAdapter, DeadlineExceeded, json_object, mount
+from otop_sync.deadline import DeadlineAdapter, mount
 from otop_sync.errors import FormChanged, SourceError
 from otop_sync.formspec import VALIDATION_NAMES, FormSpec, Question
-from otop_sync.sources.google import INSUFFICIENT_SCOPES, authorized_session
+from otop_sync.google_api import GoogleApi, Refusal
 
 SCOPE_EDIT = "https://www.googleapis.com/auth/forms.body"
 SCOPE_READ = "https://www.googleapis.com/auth/forms.body.readonly"
@@ -57,123 +53,54 @@ class FormsClient:
         retry_for_seconds: float = 180,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self.form_id, self.endpoint = form_id, endpoint.rstrip("/")
-        self.timeout_seconds, self.retry_for_seconds = timeout_seconds, retry_for_seconds
-        self._sleep = sleep
-        self._account = getattr(credentials, "service_account_email", None) or "the service account"
-        self._budget = Budget()
-        self._api = DeadlineAdapter(timeout_seconds, transport, budget=self._budget, max_bytes=ANSWER_LIMIT)
-        self._session = authorized_session(
-            credentials, self._api, transport=transport, timeout_seconds=timeout_seconds, budget=self._budget
+        self.form_id = form_id
+        self._api = GoogleApi(
+            "Google Forms",
+            credentials=credentials,
+            endpoint=endpoint,
+            transport=transport,
+            timeout_seconds=timeout_seconds,
+            retry_for_seconds=retry_for_seconds,
+            max_bytes=ANSWER_LIMIT,
+            sleep=sleep,
         )
 
     @property
     def api_calls(self) -> int:
-        return self._api.sent
+        return self._api.calls
 
     def get(self) -> dict[str, Any]:
-        return self._call("read the form", "GET", f"/v1/forms/{self.form_id}")
+        return self._api.call("read the form", "GET", f"/v1/forms/{self.form_id}", explain=self._explain)
 
     def batch_update(self, requests_: Sequence[Mapping[str, Any]], *, revision_id: str) -> dict[str, Any]:
         """All or nothing, and only onto the revision that was read: a form edited meanwhile is refused."""
         body = {"requests": list(requests_), "writeControl": {"requiredRevisionId": revision_id}}
-        return self._call("update the form", "POST", f"/v1/forms/{self.form_id}:batchUpdate", body)
-
-    def _call(self, what: str, method: str, path: str, body: Any = None) -> dict[str, Any]:
-        retrying = Retrying(
-            stop=stop_after_attempt(6) | stop_before_delay(self.retry_for_seconds),
-            wait=wait_random_exponential(multiplier=1, max=32),
-            retry=retry_if_exception(_retryable),
-            sleep=self._sleep,
-            before_sleep=lambda state: log.warning(
-                "Google Forms: could not %s (%s); trying again in %.1f s",
-                what,
-                state.outcome.exception() if state.outcome else "",
-                state.next_action.sleep if state.next_action else 0,
-            ),
-            reraise=True,
+        return self._api.call(
+            "update the form",
+            "POST",
+            f"/v1/forms/{self.form_id}:batchUpdate",
+            body=body,
+            explain=self._explain,
         )
-        data = None if body is None else json.dumps(body, ensure_ascii=False).encode()
-        headers = {"Content-Type": "application/json; charset=UTF-8"} if data else {}
-        try:
-            with self._budget.lasting(self.timeout_seconds + self.retry_for_seconds):
-                for attempt in retrying:
-                    with attempt:
-                        answer = self._session.request(  # type: ignore[no-untyped-call]
-                            method,
-                            self.endpoint + path,
-                            data=data,
-                            headers=headers,
-                            timeout=self.timeout_seconds,
-                        )
-                        if answer.status_code == 429 or answer.status_code >= 500:
-                            raise _Retryable(answer)
-                        return self._parsed(what, answer)
-        except _Retryable as exc:
-            raise SourceError(
-                f"could not {what}: Google Forms kept answering HTTP {exc.answer.status_code}: "
-                "try again later"
-            ) from None
-        except DeadlineExceeded:
-            raise SourceError(
-                f"could not {what}: Google Forms did not answer within {self.timeout_seconds:g} s a try "
-                f"and {self.retry_for_seconds:g} s in all"
-            ) from None
-        except BrokenAnswer as exc:
-            raise SourceError(f"could not {what}: {exc}; try again later") from None
-        except auth_errors.RefreshError as exc:
-            raise SourceError(
-                f"could not {what}: Google's token endpoint refused the service account's key ({exc}): "
-                "check or replace the key file"
-            ) from None
-        except (requests.RequestException, auth_errors.TransportError) as exc:
-            raise SourceError(
-                f"could not {what}: cannot reach {self.endpoint} ({type(exc).__name__})"
-            ) from None
-        raise AssertionError("unreachable: tenacity either returns or raises")  # pragma: no cover
 
-    def _parsed(self, what: str, answer: requests.Response) -> dict[str, Any]:
-        try:
-            payload = answer.json()
-        except ValueError:
-            if answer.ok:
-                return json_object(answer)  # raises: a success with no JSON is an answer cut short
-            payload = {}
-        if answer.ok:
-            if isinstance(payload, dict):
-                return payload
-            raise SourceError(
-                f"could not {what}: {self.endpoint} answered something that is not JSON of a form"
+    def _explain(self, what: str, refusal: Refusal) -> Exception | None:
+        if refusal.status == 403:
+            return SourceError(
+                f"form {self.form_id}: permission denied: share the form with {self._api.account} as an "
+                f"Editor ({refusal.message})"
             )
-        message = str((payload.get("error") or {}).get("message", "")) if isinstance(payload, dict) else ""
-        if answer.status_code == 403 and INSUFFICIENT_SCOPES in message:
-            raise SourceError(
-                f"form {self.form_id}: the credentials were not granted the Forms scope ({message}): use a "
-                "service-account key, or application default credentials made with that scope"
-            )
-        if answer.status_code == 403:
-            raise SourceError(
-                f"form {self.form_id}: permission denied: share the form with {self._account} as an Editor "
-                f"({message})"
-            )
-        if answer.status_code == 404:
-            raise SourceError(
+        if refusal.status == 404:
+            return SourceError(
                 f"no form with ID {self.form_id}: check [google] form_id (the part of the editor's URL "
                 "between /d/ and /edit)"
             )
-        if answer.status_code == 400 and "revision" in message.lower():
-            raise FormChanged(
+        if refusal.status == 400 and "revision" in refusal.message.lower():
+            return FormChanged(
                 f"could not {what}: the form was changed after otop_sync read it (someone edited it, or an "
                 "earlier try of this update went through although its answer was lost): run the command "
                 "again; it changes only what still differs"
             )
-        if answer.status_code == 401:
-            raise SourceError(
-                f"Google refused the credentials ({message}): create a new key for the service account"
-            )
-        raise SourceError(
-            f"could not {what}: Google Forms refused the request: HTTP {answer.status_code} {message}"
-        )
+        return None
 
 
 def follow_link(url: str, *, timeout_seconds: float, transport: BaseAdapter | None = None) -> str:
@@ -193,20 +120,6 @@ def follow_link(url: str, *, timeout_seconds: float, transport: BaseAdapter | No
             return url
         url = urljoin(url, location)
     raise SourceError(f"{url}: more than five redirects")
-
-
-class _Retryable(Exception):
-    def __init__(self, answer: requests.Response) -> None:
-        super().__init__(f"HTTP {answer.status_code}")
-        self.answer = answer
-
-
-def _retryable(exc: BaseException) -> bool:
-    if isinstance(exc, auth_errors.RefreshError):
-        return bool(getattr(exc, "retryable", False))
-    return isinstance(
-        exc, _Retryable | requests.ConnectionError | requests.Timeout | auth_errors.TransportError
-    )
 
 
 # What the form should be -----------------------------------------------------------------------------

@@ -1,0 +1,210 @@
+"""One way to call a Google REST API (Forms, Drive) with a service account: the deadline transport, one
+retry policy, and the HTTP failures turned into one-line errors.
+
+Each client says what it is doing ("read the form", "publish the brief") and how its own refusals read
+(`explain`: a 404 is "no form with ID …" for Forms and "check [drive] folder_id" for Drive); the rest is
+said the same way for every service. The Sheets adapter goes through gspread, which has its own error
+type, and LINE is not Google; both keep the same bounds (deadline.py) and wording.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+from google.auth import exceptions as auth_errors
+from google.auth.credentials import Credentials
+from requests.adapters import BaseAdapter
+from tenacity import Retrying, retry_if_exception, stop_after_attempt, stop_before_delay
+from tenacity.wait import wait_random_exponential
+
+from otop_sync.deadline import BrokenAnswer, Budget, DeadlineAdapter, DeadlineExceeded, json_object
+from otop_sync.errors import SourceError
+from otop_sync.sources.google import INSUFFICIENT_SCOPES, authorized_session
+
+log = logging.getLogger("otop_sync")
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A Google API's answer other than success: its status, message and reason ("storageQuotaExceeded",
+    from `error.errors[0].reason`, else `error.status`)."""
+
+    status: int
+    message: str
+    reason: str
+
+
+Explain = Callable[[str, Refusal], Exception | None]  # (what, refusal) -> the client's own error, or None
+
+
+class GoogleApi:
+    """Requests to one Google API, signed in with `credentials`. A try is cut at `timeout_seconds`; 429,
+    5xx and network faults are tried again (at most 6 tries, waits of 1–32 s with jitter) for at most
+    `retry_for_seconds`, so that one call takes at most their sum, whatever the server does."""
+
+    ATTEMPTS = 6
+    MAX_WAIT_SECONDS = 32
+
+    def __init__(
+        self,
+        service: str,
+        *,
+        credentials: Credentials,
+        endpoint: str,
+        transport: BaseAdapter | None = None,
+        timeout_seconds: float = 30,
+        retry_for_seconds: float = 180,
+        max_bytes: int = 10_000_000,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.service, self.endpoint = service, endpoint.rstrip("/")
+        self.timeout_seconds, self.retry_for_seconds = timeout_seconds, retry_for_seconds
+        self.account = getattr(credentials, "service_account_email", None) or "the service account"
+        self._sleep = sleep
+        self._budget = Budget()
+        self._api = DeadlineAdapter(timeout_seconds, transport, budget=self._budget, max_bytes=max_bytes)
+        self._session = authorized_session(
+            credentials, self._api, transport=transport, timeout_seconds=timeout_seconds, budget=self._budget
+        )
+
+    @property
+    def calls(self) -> int:
+        return self._api.sent
+
+    def call(
+        self,
+        what: str,
+        method: str,
+        path: str,
+        *,
+        explain: Explain,
+        params: Mapping[str, str] | None = None,
+        body: Any = None,
+        data: bytes | None = None,
+        content_type: str | None = None,
+        retry: bool = True,
+    ) -> dict[str, Any]:
+        """The answer's JSON object. `body` is sent as JSON, or `data` as `content_type`. `retry=False`
+        for a request that must not be sent twice (a file created twice is two files): it is tried once,
+        and a caller that finds its result missing tries again at the next run."""
+        if body is not None:
+            data, content_type = (
+                json.dumps(body, ensure_ascii=False).encode(),
+                "application/json; charset=UTF-8",
+            )
+        headers = {"Content-Type": content_type} if content_type else {}
+        retrying = Retrying(
+            stop=stop_after_attempt(self.ATTEMPTS if retry else 1)
+            | stop_before_delay(self.retry_for_seconds),
+            wait=wait_random_exponential(multiplier=1, max=self.MAX_WAIT_SECONDS),
+            retry=retry_if_exception(_retryable),
+            sleep=self._sleep,
+            before_sleep=lambda state: log.warning(
+                "%s: could not %s (%s); trying again in %.1f s",
+                self.service,
+                what,
+                state.outcome.exception() if state.outcome else "",
+                state.next_action.sleep if state.next_action else 0,
+            ),
+            reraise=True,
+        )
+        try:
+            with self._budget.lasting(self.timeout_seconds + self.retry_for_seconds):
+                for attempt in retrying:
+                    with attempt:
+                        answer = self._session.request(  # type: ignore[no-untyped-call]
+                            method,
+                            self.endpoint + path,
+                            params=params,
+                            data=data,
+                            headers=headers,
+                            timeout=self.timeout_seconds,
+                        )
+                        if answer.status_code == 429 or answer.status_code >= 500:
+                            raise _Retryable(answer)
+                        return self._parsed(what, answer, explain)
+        except _Retryable as exc:
+            again = "try again later" if retry else "the next run tries again"
+            raise SourceError(
+                f"could not {what}: {self.service} kept answering HTTP {exc.answer.status_code}: {again}"
+            ) from None
+        except DeadlineExceeded:
+            raise SourceError(
+                f"could not {what}: {self.service} did not answer within {self.timeout_seconds:g} s a try "
+                f"and {self.retry_for_seconds:g} s in all"
+            ) from None
+        except BrokenAnswer as exc:
+            raise SourceError(f"could not {what}: {exc}; try again later") from None
+        except auth_errors.RefreshError as exc:
+            raise SourceError(
+                f"could not {what}: Google's token endpoint refused the service account's key ({exc}): "
+                "check or replace the key file"
+            ) from None
+        except (requests.RequestException, auth_errors.TransportError) as exc:
+            raise SourceError(
+                f"could not {what}: cannot reach {self.endpoint} ({type(exc).__name__})"
+            ) from None
+        raise AssertionError("unreachable: tenacity either returns or raises")  # pragma: no cover
+
+    def _parsed(self, what: str, answer: requests.Response, explain: Explain) -> dict[str, Any]:
+        try:
+            payload = answer.json()
+        except ValueError:
+            if answer.ok:
+                return json_object(answer)  # raises: a success with no JSON is an answer cut short
+            payload = {}
+        if answer.ok:
+            if isinstance(payload, dict):
+                return payload
+            raise SourceError(
+                f"could not {what}: {self.endpoint} answered something that is not a JSON object"
+            )
+        refusal = _refusal(answer.status_code, payload)
+        if refusal.status == 403 and INSUFFICIENT_SCOPES in refusal.message:
+            raise SourceError(
+                f"could not {what}: the credentials were not granted the {self.service} scope "
+                f"({refusal.message}): use a service-account key, or application default credentials "
+                "made with that scope"
+            )
+        own = explain(what, refusal)
+        if own is not None:
+            raise own
+        if refusal.status == 401:
+            raise SourceError(
+                f"Google refused the credentials ({refusal.message}): create a new key for the service "
+                "account"
+            )
+        raise SourceError(
+            f"could not {what}: {self.service} refused the request: HTTP {refusal.status} {refusal.message}"
+        )
+
+
+def _refusal(status: int, payload: Any) -> Refusal:
+    error = payload.get("error") if isinstance(payload, dict) else None
+    if not isinstance(error, dict):
+        return Refusal(status, "", "")
+    details = error.get("errors")
+    first = details[0] if isinstance(details, list) and details and isinstance(details[0], dict) else {}
+    reason = str(first.get("reason") or error.get("status") or "")
+    return Refusal(status, str(error.get("message", ""))[:500], reason)
+
+
+def _retryable(exc: BaseException) -> bool:
+    if isinstance(exc, auth_errors.RefreshError):
+        return bool(getattr(exc, "retryable", False))  # google-auth's word: a 5xx of the token endpoint
+    return isinstance(
+        exc,
+        _Retryable | BrokenAnswer | requests.ConnectionError | requests.Timeout | auth_errors.TransportError,
+    )
+
+
+class _Retryable(Exception):
+    def __init__(self, answer: requests.Response) -> None:
+        super().__init__(f"HTTP {answer.status_code}")
+        self.answer = answer
