@@ -16,6 +16,7 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 from openpyxl import load_workbook
@@ -103,3 +104,46 @@ def test_a_workbook_saved_again_by_libreoffice_grades_the_same(
     after = json.loads(capsys.readouterr().out)
     assert {**after, "computed_at": None} == {**before, "computed_at": None}
     assert before["rows"] == {"read": 33, "used": 12, "superseded": 16, "rejected": 5}
+
+
+def test_the_owned_tabs_print_readable_on_a4_landscape_with_their_header_on_every_page(
+    written: Path, tmp_path: Path
+) -> None:
+    # As a coordinator prints them from LibreOffice: the tabs otop_sync owns (the last four) print on A4
+    # landscape, no text smaller than 8 points, the header row on every page, and on the results tabs
+    # the district's code and name too (before: 17 columns squeezed onto one page at about 5 points).
+    from pypdf import PdfReader
+
+    convert(written, "pdf", tmp_path / "pdf")
+    pages = PdfReader(tmp_path / "pdf" / f"{written.stem}.pdf").pages
+    shapes = [(round(float(p.mediabox.width)), round(float(p.mediabox.height))) for p in pages]
+    first = shapes.index((842, 595))  # the responses and base-year tabs come first, as their owner set them
+    owned = pages[first:]
+    assert set(shapes[first:]) == {(842, 595)}
+    assert len(owned) >= 8
+    for number, page in enumerate(owned, first + 1):
+        text = page.extract_text()
+        # A title of the first and of the last columns of each tab, whichever page of its width this is;
+        # words without sara am, which LibreOffice's PDF maps back to "ำา" and pypdf reads so.
+        headers = ("รหัส", "หมายเหตุ", "แถวที่", "สถานะ", "ประมวลผลเมื่อ", "ระดับที่เปลี่ยน")
+        assert any(header in text for header in headers), f"page {number} has no header row"
+        if any(code in text for code in ("4301", "4317")):
+            assert "รหัส" in text, f"page {number} lacks the header of the district's code"
+            assert "เมืองหนองคาย" in text, f"page {number} lacks the districts' names"
+        sizes = printed_sizes(page)
+        assert sizes, f"page {number} has no text"
+        assert min(sizes) >= 8, f"page {number}: text at {min(sizes):.1f} pt"
+
+
+def printed_sizes(page: Any) -> list[float]:
+    """The size of every piece of text on a PDF page as printed: its font size times the text and the
+    page's transformations (LibreOffice scales a page fitted to a width with the latter)."""
+    sizes: list[float] = []
+
+    def visit(text: str, cm: list[float], tm: list[float], font: object, size: float) -> None:
+        if text.strip():
+            scale = (cm[0] ** 2 + cm[1] ** 2) ** 0.5 * (tm[0] ** 2 + tm[1] ** 2) ** 0.5
+            sizes.append(size * scale)
+
+    page.extract_text(visitor_text=visit)
+    return sizes

@@ -13,6 +13,7 @@ another tab) is streamed from the old package to the new one, so a 2 GB picture 
 from __future__ import annotations
 
 import html
+import math
 import posixpath
 import re
 import shutil
@@ -84,6 +85,7 @@ def replace_sheets(
         styles = package.add_styles()
         for table in tables:
             package.put_sheet(table.title, _sheet_xml(table, styles))
+            package.print_titles(table)
         package.drop_calc_chain()
         package.save(target)
 
@@ -166,6 +168,36 @@ class _Package:
         etree.SubElement(self.types, _q(TYPES, "Override"), PartName="/" + part, ContentType=WORKSHEET_TYPE)
         self.parts[part] = content
         self.order.append(part)
+
+    def print_titles(self, table: Table) -> None:
+        """Print the header row, and the columns kept in view, on every page (Excel's and LibreOffice's
+        "rows/columns to repeat": the defined name _xlnm.Print_Titles of the sheet)."""
+        sheets = self.workbook.find(_q(MAIN, "sheets"))
+        assert sheets is not None  # put_sheet has found or added it
+        index = next(i for i, s in enumerate(sheets.iter(_q(MAIN, "sheet"))) if s.get("name") == table.title)
+        names = self.workbook.find(_q(MAIN, "definedNames"))
+        if names is None:
+            names = etree.Element(_q(MAIN, "definedNames"))
+            # Its place in the schema's sequence: after sheets, functionGroups, externalReferences.
+            anchor = next(
+                (
+                    found
+                    for name in ("externalReferences", "functionGroups", "sheets")
+                    if (found := self.workbook.find(_q(MAIN, name))) is not None
+                ),
+                sheets,
+            )
+            anchor.addnext(names)
+        for old in list(names.iter(_q(MAIN, "definedName"))):
+            if old.get("name") == "_xlnm.Print_Titles" and old.get("localSheetId") == str(index):
+                names.remove(old)
+        quoted = "'" + table.title.replace("'", "''") + "'"
+        titles = f"{quoted}!$1:$1"
+        if table.frozen_columns:
+            titles = f"{quoted}!$A:${column_letter(table.frozen_columns)},{titles}"
+        etree.SubElement(
+            names, _q(MAIN, "definedName"), name="_xlnm.Print_Titles", localSheetId=str(index)
+        ).text = titles
 
     def drop_calc_chain(self) -> None:
         """Drop the calculation chain: Excel rebuilds it, and a stale one naming replaced cells makes it
@@ -325,6 +357,21 @@ def _shape(element: etree._Element) -> tuple[object, ...]:
     return (etree.QName(element).localname, tuple(sorted(element.attrib.items())), children)
 
 
+# A4 landscape between margins of 0.4 inch: 10.9 inches, or 112 widths of the digit 0 at 100 % (a
+# column's width is counted in those, about 7 pixels of 96 to the inch). The text prints at no less
+# than 8.5 points of its 11 (77 %), so a page holds at most 145 of them, the columns repeated included.
+PAGE_WIDTH_AT_FULL_SIZE = 112
+SMALLEST_SCALE = 8.5 / 11
+
+
+def pages_wide(table: Table) -> int:
+    """How many pages' width a tab prints on: as few as keep its text at 8.5 points or more."""
+    width = sum(c.width for c in table.columns)
+    repeated = sum(c.width for c in table.columns[: table.frozen_columns])
+    per_page = PAGE_WIDTH_AT_FULL_SIZE / SMALLEST_SCALE - repeated
+    return max(1, math.ceil((width - repeated) / per_page))
+
+
 def column_letter(number: int) -> str:
     letters = ""
     while number:
@@ -342,7 +389,8 @@ def _sheet_xml(table: Table, styles: _Styles) -> bytes:
     out = [
         '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n',
         f'<worksheet xmlns="{MAIN}" xmlns:r="{DOC_REL}">',
-        # Printed fitted to the page's width; the used range stated, so that a reader need not scan.
+        # Printed fitted to as many pages' width as keep the text readable (pages_wide); the used range
+        # stated, so that a reader need not scan.
         f'<sheetPr><pageSetUpPr fitToPage="1"/></sheetPr><dimension ref="A1:{last}"/>',
         _sheet_view(table.frozen_columns),
         '<sheetFormatPr defaultRowHeight="15"/><cols>',
@@ -367,7 +415,7 @@ def _sheet_xml(table: Table, styles: _Styles) -> bytes:
     out.append(
         "</sheetData>"
         '<pageMargins left="0.4" right="0.4" top="0.5" bottom="0.5" header="0.3" footer="0.3"/>'
-        '<pageSetup paperSize="9" orientation="landscape" fitToWidth="1" fitToHeight="0"/>'
+        f'<pageSetup paperSize="9" orientation="landscape" fitToWidth="{pages_wide(table)}" fitToHeight="0"/>'
         "</worksheet>"
     )
     return "".join(out).encode("utf-8")
