@@ -17,8 +17,9 @@ from otop_sync.app import App
 from otop_sync.cli import main
 from otop_sync.config import Config, ScheduledJob
 from otop_sync.demo import DEMO_AS_OF
+from otop_sync.jobs import health, plan_jobs
 from otop_sync.runs import RunBook, RunRecord
-from otop_sync.scheduler import Runner, health, plan_jobs
+from otop_sync.scheduler import Runner
 from otop_sync.settings import load_config
 
 from .builders import target_of

@@ -37,6 +37,7 @@ CORE = {
 ADAPTERS = {
     "otop_sync.line",
     "otop_sync.forms",
+    "otop_sync.google_api",
     "otop_sync.deadline",
     "otop_sync.brief",
     "otop_sync.brief_renderer",
@@ -49,7 +50,8 @@ USE_CASE_AND_ABOVE = {
     "otop_sync.checkup",
 }
 PACKAGES = {"otop_sync", "otop_sync.sources"}
-GOOGLE_LAYER = {"otop_sync.sources.google", "otop_sync.forms"}
+SERVICE = {"otop_sync.scheduler", "otop_sync.jobs"}
+GOOGLE_LAYER = {"otop_sync.sources.google", "otop_sync.google_api", "otop_sync.forms"}
 
 
 @dataclass(frozen=True)
@@ -75,8 +77,8 @@ RULES = (
         lambda _, i: i in USE_CASE_AND_ABOVE,
     ),
     Rule(
-        "only the scheduler imports APScheduler",
-        lambda m: m != "otop_sync.scheduler",
+        "only the service (its loop and its plan) imports APScheduler",
+        lambda m: m not in SERVICE,
         lambda _, i: i.split(".")[0] == "apscheduler",
     ),
     Rule(
@@ -87,11 +89,22 @@ RULES = (
 )
 
 
-def imports_of(source: str) -> set[str]:
+def imports_of(source: str, *, at_run_time: bool = False) -> set[str]:
     """Every module a source imports, anywhere in it: `import a.b` gives a.b; `from a import b` gives a,
-    and a.b too when a is one of otop_sync's packages (`from otop_sync import sync`)."""
+    and a.b too when a is one of otop_sync's packages (`from otop_sync import sync`). `at_run_time`:
+    not those under `if TYPE_CHECKING:`, which only the type checker follows."""
     found: set[str] = set()
-    for node in ast.walk(ast.parse(source)):
+    tree = ast.parse(source)
+    typing_only = {
+        id(child)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING"
+        for statement in node.body
+        for child in ast.walk(statement)
+    }
+    for node in ast.walk(tree):
+        if at_run_time and id(node) in typing_only:
+            continue
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
@@ -149,7 +162,7 @@ def test_the_layers_hold_in_the_package() -> None:
         (
             "otop_sync.app",
             "from apscheduler.schedulers.blocking import BlockingScheduler",
-            "only the scheduler",
+            "only the service",
         ),
         ("otop_sync.app", "import gspread", "only the Google layer"),
         ("otop_sync.line", "from google.auth import exceptions", "only the Google layer"),
@@ -164,3 +177,39 @@ def test_each_rule_fails_when_broken_on_purpose(module: str, source: str, rule: 
 def test_the_guard_refuses_to_pass_on_nothing() -> None:
     with pytest.raises(AssertionError, match="no module to check"):
         violations({})
+
+
+def cycles(modules: Mapping[str, str]) -> list[list[str]]:
+    """Import loops among otop_sync's modules, imports inside functions included (a loop hidden in a
+    function still ties the modules together: app -> checkup -> scheduler -> app was one)."""
+    graph = {
+        m: sorted(i for i in imports_of(s, at_run_time=True) if i in modules and i != m)
+        for m, s in modules.items()
+    }
+    found: list[list[str]] = []
+    state: dict[str, int] = {}  # 1: on the path, 2: done
+
+    def visit(module: str, path: list[str]) -> None:
+        state[module] = 1
+        for imported in graph[module]:
+            if state.get(imported) == 1:
+                found.append([*path[path.index(imported) :], imported])
+            elif imported not in state:
+                visit(imported, [*path, imported])
+        state[module] = 2
+
+    for module in sorted(graph):
+        if module not in state:
+            visit(module, [module])
+    return found
+
+
+def test_no_module_imports_itself_round_a_loop() -> None:
+    modules = {m: s for m, s in package_modules().items() if m not in PACKAGES}
+    assert cycles(modules) == []
+    # And the check sees a loop when there is one, even inside a function.
+    looped = {
+        **modules,
+        "otop_sync.checkup": modules["otop_sync.checkup"] + "\ndef f():\n    import otop_sync.scheduler\n",
+    }
+    assert ["otop_sync.app", "otop_sync.checkup", "otop_sync.scheduler", "otop_sync.app"] in cycles(looped)

@@ -23,9 +23,10 @@ from otop_sync.cli import main
 from otop_sync.config import Config, ScheduledJob
 from otop_sync.demo import DEMO_AS_OF, demo_tabs
 from otop_sync.errors import ConfigError, SourceError
+from otop_sync.jobs import health, missed_jobs, next_fire_times, plan_jobs
 from otop_sync.periods import BANGKOK
 from otop_sync.runs import RunBook, RunRecord
-from otop_sync.scheduler import Runner, health, missed_jobs, next_fire_times, plan_jobs, serve
+from otop_sync.scheduler import Runner, serve
 from otop_sync.settings import load_config, shipped_dir
 from otop_sync.sources.memory import MemorySource
 

@@ -13,9 +13,9 @@ import pytest
 import time_machine
 
 from otop_sync.cli import main
+from otop_sync.jobs import health, missed_jobs, plan_jobs
 from otop_sync.line import SentBook
 from otop_sync.runs import RunBook, RunRecord
-from otop_sync.scheduler import health, missed_jobs, plan_jobs
 
 from .conftest import CONFIG, bkk
 from .test_scheduler import config_in

@@ -22,9 +22,10 @@ from otop_sync.app import App
 from otop_sync.brief import WarmRenderer
 from otop_sync.config import Config, ScheduledJob
 from otop_sync.demo import BASE_HEADER, BASE_YEAR_TAB, RESPONSE_HEADER, RESPONSES_TAB
+from otop_sync.jobs import PlannedJob, fire_times, plan_jobs
 from otop_sync.periods import Month
 from otop_sync.responses import Tab
-from otop_sync.scheduler import PlannedJob, Runner, fire_times, plan_jobs, start_up
+from otop_sync.scheduler import Runner, start_up
 from otop_sync.settings import load_config
 from otop_sync.sources.workbook import write_new_workbook
 from otop_sync.sources.xlsx_reader import open_workbook

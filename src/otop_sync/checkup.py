@@ -63,7 +63,7 @@ def check_source(source: Source, form: Form) -> Findings:
 
 
 def check_schedule(config: Config) -> Findings:
-    from otop_sync.scheduler import plan_jobs
+    from otop_sync.jobs import plan_jobs
 
     try:
         planned = plan_jobs(config)

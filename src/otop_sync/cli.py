@@ -420,16 +420,16 @@ def _message(args: argparse.Namespace) -> int:
 
 
 def _schedule(args: argparse.Namespace) -> int:
-    from otop_sync import scheduler
+    from otop_sync import jobs, scheduler
     from otop_sync.brief import WarmRenderer
 
     # One renderer for the service's life: a brief costs its rendering, not a fresh start of WeasyPrint.
     app = _app(args, renderer=WarmRenderer())
     config = app.config
-    planned = scheduler.plan_jobs(config)
+    planned = jobs.plan_jobs(config)
     now = args.as_of or _now()
     if args.list:
-        for line in scheduler.describe(planned, now, count=3):
+        for line in jobs.describe(planned, now, count=3):
             print(line)
         return 0
     if not planned:
@@ -450,7 +450,7 @@ def _schedule(args: argparse.Namespace) -> int:
 def _status(args: argparse.Namespace) -> int:
     from datetime import timedelta
 
-    from otop_sync import scheduler
+    from otop_sync import jobs
     from otop_sync.periods import format_be_datetime
     from otop_sync.runs import RunBook
     from otop_sync.settings import config_dir, load_config
@@ -458,10 +458,8 @@ def _status(args: argparse.Namespace) -> int:
     config = load_config(config_dir(args.config))
     now = _now()
     book = RunBook(config.service.state_dir)
-    planned = scheduler.plan_jobs(config)
-    healthy, why = scheduler.health(
-        planned, book, now=now, grace=timedelta(hours=config.service.catch_up_hours)
-    )
+    planned = jobs.plan_jobs(config)
+    healthy, why = jobs.health(planned, book, now=now, grace=timedelta(hours=config.service.catch_up_hours))
     verdict = ("healthy: " if healthy else "unhealthy: ") + why
     if not args.check:
         records = book.load()
@@ -471,7 +469,7 @@ def _status(args: argparse.Namespace) -> int:
                 print(f"{job}: last {kind} {when}: {record.summary}")
         if not records:
             print("no run recorded yet")
-        for line in scheduler.describe(planned, now):
+        for line in jobs.describe(planned, now):
             print(line)
     print(verdict)
     return 0 if healthy or not args.check else 1
