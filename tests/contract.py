@@ -311,6 +311,11 @@ def sheets() -> Discovery:
 
 
 @functools.cache
+def drive() -> Discovery:
+    return Discovery(json.loads((CONTRACTS / "drive.v3.json").read_text(encoding="utf-8")))
+
+
+@functools.cache
 def forms() -> Discovery:
     return Discovery(
         json.loads((CONTRACTS / "forms.v1.json").read_text(encoding="utf-8")), required_in_descriptions=True

@@ -617,7 +617,7 @@ class LoopbackServer:
                 if self.command != "HEAD":
                     self.wfile.write(answer.content)
 
-            do_GET = do_POST = do_PUT = do_HEAD = _serve
+            do_GET = do_POST = do_PUT = do_PATCH = do_HEAD = _serve
 
             def log_message(self, *args: Any) -> None:
                 pass

@@ -37,6 +37,7 @@ CORE = {
 ADAPTERS = {
     "otop_sync.line",
     "otop_sync.forms",
+    "otop_sync.drive",
     "otop_sync.google_api",
     "otop_sync.deadline",
     "otop_sync.brief",
@@ -51,7 +52,7 @@ USE_CASE_AND_ABOVE = {
 }
 PACKAGES = {"otop_sync", "otop_sync.sources"}
 SERVICE = {"otop_sync.scheduler", "otop_sync.jobs"}
-GOOGLE_LAYER = {"otop_sync.sources.google", "otop_sync.google_api", "otop_sync.forms"}
+GOOGLE_LAYER = {"otop_sync.sources.google", "otop_sync.google_api", "otop_sync.forms", "otop_sync.drive"}
 
 
 @dataclass(frozen=True)

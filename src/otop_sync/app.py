@@ -22,6 +22,7 @@ from otop_sync.alerts import alert_for
 from otop_sync.cells import UNKNOWN_DISTRICT
 from otop_sync.checkup import (
     Findings,
+    check_drive,
     check_folders,
     check_line,
     check_renderer,
@@ -30,7 +31,7 @@ from otop_sync.checkup import (
 )
 from otop_sync.config import Action, Config
 from otop_sync.demo import DEMO_AS_OF, DEMO_PROVINCE, demo_tabs
-from otop_sync.errors import BriefError, OtopSyncError, UsageError
+from otop_sync.errors import BriefError, OtopSyncError, PublishError, UsageError
 from otop_sync.messages import Message, announcement, reminder
 from otop_sync.numerals import Numerals
 from otop_sync.outcome import Outcome
@@ -42,9 +43,11 @@ from otop_sync.sources.contract import Source
 from otop_sync.sources.memory import MemorySource
 from otop_sync.sources.workbook import WorkbookSource, write_new_workbook
 from otop_sync.sync import sync
+from otop_sync.tables import BriefLink
 
 if TYPE_CHECKING:
     from otop_sync.brief import BriefFiles, WarmRenderer
+    from otop_sync.drive import DriveClient, Published
     from otop_sync.forms import FormsClient
     from otop_sync.line import LineClient
 
@@ -87,6 +90,7 @@ class Result:
     summary: str  # one line: counts, grades changed, seconds, API calls
     brief: BriefFiles | None = None
     brief_error: BriefError | None = None
+    published: Published | None = None  # this run's edition on Google Drive
     message: Message | None = None
     delivery: str = ""  # what became of the message, in one line
 
@@ -216,6 +220,7 @@ class App:
         if target.demo and changes:
             log.info("no spreadsheet or workbook is configured: using %s", target.name)
         with self._lock(target, who) if changes else nullcontext():
+            published = self.last_published()
             outcome = sync(
                 target.source,
                 config=self.config,
@@ -225,15 +230,18 @@ class App:
                 regrade=regrade,
                 dry_run=not (action is Action.SYNC and write),
                 before_write=before_write,
+                brief=BriefLink(published.link, published.at) if published else None,
             )
-            files, failure, message, delivery = None, None, None, ""
+            files, failure, edition, message, delivery = None, None, None, None, ""
             if action is Action.SYNC and brief:
                 files, failure = self._brief(outcome)
+                if files is not None and failure is None and self.config.drive.configured:
+                    edition, failure = self._publish(files)
             elif action is not Action.SYNC:
                 message, delivery = self._message(action, outcome, send=sending)
         self._warn_if_another_province(outcome, target)
         summary = summary_line(outcome, seconds=time.monotonic() - started, api_calls=target.source.api_calls)
-        return Result(outcome, summary, files, failure, message, delivery)
+        return Result(outcome, summary, files, failure, edition, message, delivery)
 
     def _warn_if_another_province(self, outcome: Outcome, target: Target) -> None:
         """Most rows naming districts the configuration does not list: the spreadsheet is likely another
@@ -281,6 +289,45 @@ class App:
         except BriefError as exc:
             return None, exc
 
+    def _publish(self, files: BriefFiles) -> tuple[Published | None, BriefError | None]:
+        """The edition on Google Drive ([drive]), or why not: the brief stays on disk either way."""
+        try:
+            published = self.drive().publish([files.pdf, files.html], latest=files.newest, at=self.clock())
+        except OtopSyncError as exc:
+            return None, PublishError(f"the brief is written ({files.pdf}) but not published: {exc}")
+        if published is None:
+            return None, None
+        log.info("brief published: %s", published.link)
+        try:
+            published.save(self.config.service.state_dir)
+        except OtopSyncError as exc:
+            return published, PublishError(str(exc))
+        return published, None
+
+    def drive(self) -> DriveClient:
+        """Google Drive, for the brief: only publishing and `check` ask for the Drive scope."""
+        from otop_sync.drive import SCOPE, DriveClient
+        from otop_sync.sources.google import load_credentials
+
+        google = self.config.google
+        credentials = load_credentials(
+            str(google.credentials_file) if google.credentials_file else None, scopes=[SCOPE]
+        )
+        return DriveClient(
+            self.config.drive,
+            credentials=credentials,
+            timeout_seconds=google.timeout_seconds,
+            retry_for_seconds=google.retry_for_seconds,
+        )
+
+    def last_published(self) -> Published | None:
+        """The latest brief on Google Drive, as the last publication recorded it; None without [drive]."""
+        if not self.config.drive.configured:
+            return None
+        from otop_sync.drive import last_published
+
+        return last_published(self.config.service.state_dir)
+
     # Messages ----------------------------------------------------------------------------------------
 
     def _message(self, action: Action, outcome: Outcome, *, send: bool) -> tuple[Message | None, str]:
@@ -290,7 +337,10 @@ class App:
         else:
             key = self.config.google.spreadsheet_key
             url = f"https://docs.google.com/spreadsheets/d/{key}/edit" if key else ""
-            message = announcement(outcome, self.config, spreadsheet_url=url)
+            published = self.last_published()
+            message = announcement(
+                outcome, self.config, spreadsheet_url=url, brief_url=published.link if published else ""
+            )
             nothing = "nothing to send: no round of this quarter has closed yet"
         if message is None:
             return None, nothing
@@ -367,6 +417,7 @@ class App:
             + self._check_form()
             + check_schedule(config)
             + check_line(config, self.line_client)
+            + check_drive(config, self.drive)
             + check_renderer(config)
             + check_folders(folders)
         )

@@ -70,6 +70,7 @@ class BriefFiles:
     html: Path
     pdf: Path
     pages: int
+    newest: bool = True  # brief-latest is this edition (not an older one rendered later)
 
 
 # The page's content -------------------------------------------------------------------------------
@@ -685,7 +686,7 @@ def write_brief(
     if not newest:
         assert latest is not None
         log.info("brief-latest stays the edition as of %s, newer than this one", latest.isoformat())
-    return BriefFiles(output / f"{stem}.html", output / f"{stem}.pdf", pages)
+    return BriefFiles(output / f"{stem}.html", output / f"{stem}.pdf", pages, newest)
 
 
 # Which edition brief-latest is: it is always the newest by as-of, never an older one rendered later.

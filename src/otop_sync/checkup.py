@@ -18,6 +18,7 @@ from otop_sync.responses import find_columns
 from otop_sync.sources.contract import Source
 
 if TYPE_CHECKING:
+    from otop_sync.drive import DriveClient
     from otop_sync.line import LineClient
 
 
@@ -90,6 +91,16 @@ def check_line(config: Config, client: Callable[[], LineClient | None]) -> Findi
         return _one(f"LINE: {line_client.describe()}: ok")
     except OtopSyncError as exc:
         return _one(f"LINE: {exc}", ok=False)
+
+
+def check_drive(config: Config, client: Callable[[], DriveClient]) -> Findings:
+    """The file or folder the brief is published to ([drive]): reachable and writable, or what to do."""
+    if not config.drive.configured:
+        return _one("Drive: not configured: the brief is written to the briefs folder only")
+    try:
+        return Findings(tuple(f"Drive: {line}" for line in client().check()), True)
+    except OtopSyncError as exc:
+        return _one(f"Drive: {exc}", ok=False)
 
 
 def check_renderer(config: Config) -> Findings:

@@ -325,6 +325,10 @@ def _run(args: argparse.Namespace) -> int:
     brief: dict[str, object] | None = None
     if result.brief is not None:
         brief = {"html": str(result.brief.html), "pdf": str(result.brief.pdf), "pages": result.brief.pages}
+        if result.published is not None:
+            brief["published"] = result.published.as_json()
+        if result.brief_error is not None:  # written, not published
+            brief["error"] = str(result.brief_error)
     elif result.brief_error is not None:
         # The tabs are written; the previous brief stays where it was. Report, then fail.
         brief = {"error": str(result.brief_error)}
@@ -355,6 +359,8 @@ def _brief(args: argparse.Namespace) -> int:
         raise result.brief_error
     assert result.brief is not None
     print(f"wrote {result.brief.pdf} ({result.brief.pages} pages) and {result.brief.html}")
+    if result.published is not None:
+        print(f"published: {result.published.link}")
     return 0
 
 
@@ -401,6 +407,9 @@ def _print_summary(outcome: Outcome, brief: dict[str, object] | None) -> None:
     print("dry run: nothing written" if outcome.dry_run else "tabs written")
     if brief and "pdf" in brief:
         print(f"brief: {brief['pdf']} ({brief['pages']} pages)")
+    published = brief.get("published") if brief else None
+    if isinstance(published, dict):
+        print(f"brief published: {published['link']}")
 
 
 def _message(args: argparse.Namespace) -> int:

@@ -48,6 +48,11 @@ class BriefError(OtopSyncError):
     pass
 
 
+class PublishError(BriefError):
+    """The brief is written on disk but could not be published on Google Drive: the run failed (it is
+    recorded, told and retried like any failure), and nothing on disk is lost."""
+
+
 class FormChanged(SourceError):
     """The form's revision is not the one read: someone edited it, or an earlier try of this very update
     went through although its answer was lost. Reading the form again tells which."""

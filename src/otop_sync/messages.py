@@ -68,8 +68,11 @@ def reminder(outcome: Outcome, config: Config) -> Message | None:
     return Message(Action.REMIND, outcome.quarter.code, month.iso, _edition(outcome.as_of), text)
 
 
-def announcement(outcome: Outcome, config: Config, *, spreadsheet_url: str = "") -> Message | None:
-    """After a deadline: timeliness of the round just closed, every grade, what the lowest need."""
+def announcement(
+    outcome: Outcome, config: Config, *, spreadsheet_url: str = "", brief_url: str = ""
+) -> Message | None:
+    """After a deadline: timeliness of the round just closed, every grade, what the lowest need; the
+    links of the latest brief and of the spreadsheet."""
     as_of = to_bangkok(outcome.as_of)
     closed = [r for result in outcome.districts for r in result.rounds if r.due < as_of]
     if not closed:
@@ -99,6 +102,8 @@ def announcement(outcome: Outcome, config: Config, *, spreadsheet_url: str = "")
     if problems:
         lines.append("ข้อมูลที่ต้องแก้ไข:")
         lines.extend(f"- {p}" for p in problems)
+    if brief_url:
+        lines.append(f"สรุปสำหรับผู้บริหาร: {brief_url}")
     if spreadsheet_url:
         lines.append(f"ดูรายละเอียด: {spreadsheet_url}")
     text = _fit(Numerals(config.brief.thai_numerals)("\n".join(lines)))

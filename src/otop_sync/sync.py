@@ -28,7 +28,7 @@ from otop_sync.tables import (
     GROWTH_COLUMN,
     RESULT_COLUMNS,
     ROUND_COLUMNS,
-    RUN_LOG_COLUMNS,
+    BriefLink,
     Cell,
     Row,
     Table,
@@ -36,7 +36,7 @@ from otop_sync.tables import (
     problems_table,
     result_row,
     results_table,
-    run_log_row,
+    run_log_table,
     title_positions,
 )
 
@@ -51,8 +51,10 @@ def sync(
     regrade: bool = False,
     dry_run: bool = False,
     before_write: Callable[[], None] | None = None,
+    brief: BriefLink | None = None,
 ) -> Outcome:
-    """`before_write` may raise to abandon the run after reading and deciding, before any write."""
+    """`before_write` may raise to abandon the run after reading and deciding, before any write. `brief`:
+    where the latest brief was published, for the tabs to say (with [drive] set)."""
     data = source.read(config.form)
     outcome, writes = decide(
         data,
@@ -62,6 +64,7 @@ def sync(
         quarter=quarter,
         regrade=regrade,
         dry_run=dry_run,
+        brief=brief,
     )
     if not dry_run:
         if before_write is not None:
@@ -79,6 +82,7 @@ def decide(
     quarter: Quarter | None = None,
     regrade: bool = False,
     dry_run: bool = False,
+    brief: BriefLink | None = None,
 ) -> tuple[Outcome, Writes]:
     """Grade every district for every quarter in the responses, and lay out the owned tabs."""
     form, deadlines = config.form, config.deadlines
@@ -134,14 +138,15 @@ def decide(
         changes=_grade_changes(previous, quarterly),
         fiscal_year=_fiscal_year(quarterly, current, config.province.districts),
     )
-    summary = results_table(tabs.summary, outcome.districts, outcome, Numerals(config.brief.thai_numerals))
+    digits = Numerals(config.brief.thai_numerals)
+    summary = results_table(tabs.summary, outcome.districts, outcome, digits, brief)
     writes = Writes(
         tables=(
             summary,
             Table(tabs.quarterly, RESULT_COLUMNS, tuple(quarterly.values()), frozen_columns=2),
             problems_table(tabs.problems, outcome, [*(t.title for t in data.responses), tabs.base_year]),
         ),
-        run_log=Table(tabs.run_log, RUN_LOG_COLUMNS, (run_log_row(outcome),)),
+        run_log=run_log_table(tabs.run_log, outcome, brief, published=config.drive.configured),
     )
     return outcome, writes
 

@@ -50,6 +50,19 @@ CELL_TEXT_LIMIT = 32_767
 
 
 @dataclass(frozen=True)
+class BriefLink:
+    """Where the latest brief was published (Google Drive) and when: the results tabs name it."""
+
+    link: str
+    at: datetime
+
+
+# Written only when the brief is published ([drive]): the link in สรุปผล (the same every run, so that
+# two runs still write the same cells), the link and when it was published in the run log.
+BRIEF_LINK_COLUMN_TITLE = "สรุปสำหรับผู้บริหาร (ฉบับล่าสุด)"
+
+
+@dataclass(frozen=True)
 class Column:
     title: str
     kind: Kind = Kind.TEXT
@@ -256,13 +269,36 @@ def result_row(result: DistrictResult, flags: Sequence[Flag], as_of: datetime) -
     )
 
 
-def results_table(title: str, results: Iterable[DistrictResult], outcome: Outcome, digits: Digits) -> Table:
-    """The current quarter, its round columns named by their months in the brief's digits."""
+def results_table(
+    title: str,
+    results: Iterable[DistrictResult],
+    outcome: Outcome,
+    digits: Digits,
+    brief: BriefLink | None = None,
+) -> Table:
+    """The current quarter, its round columns named by their months in the brief's digits; with the
+    latest brief's link at the end of each row when the brief is published."""
     rows = tuple(result_row(r, outcome.flags, outcome.as_of) for r in results)
     columns = list(RESULT_COLUMNS)
     for index, month in zip(ROUND_COLUMNS, outcome.quarter.months, strict=True):
         columns[index] = replace(columns[index], title=digits(f"รอบ {month.label}"))
+    if brief is not None:
+        columns.append(Column(BRIEF_LINK_COLUMN_TITLE, width=40))
+        rows = tuple((*row, brief.link) for row in rows)
     return Table(title, tuple(columns), rows, frozen_columns=2)
+
+
+def run_log_table(title: str, outcome: Outcome, brief: BriefLink | None, *, published: bool) -> Table:
+    """This run's row of the run log; with the latest brief's link and when it was published when the
+    brief is published (`published`: [drive] is set), "ยังไม่ได้เผยแพร่" before its first edition."""
+    if not published:
+        return Table(title, RUN_LOG_COLUMNS, (run_log_row(outcome),))
+    where = f"{brief.link} (เผยแพร่ {format_be_datetime(brief.at)})" if brief else "ยังไม่ได้เผยแพร่"
+    return Table(
+        title,
+        (*RUN_LOG_COLUMNS, Column(BRIEF_LINK_COLUMN_TITLE, width=60)),
+        ((*run_log_row(outcome), where),),
+    )
 
 
 def problems_table(title: str, outcome: Outcome, tab_order: Sequence[str]) -> Table:
