@@ -20,8 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from otop_sync.brief import WarmRenderer, write_brief
-from otop_sync.config import Config, District
+from otop_sync.config import Config
 from otop_sync.demo import BASE_HEADER, BASE_YEAR_TAB, DEMO_AS_OF, RESPONSE_HEADER, RESPONSES_TAB, demo_tabs
+from otop_sync.rules import District
 from otop_sync.settings import load_config, shipped_dir
 from otop_sync.sources.memory import MemorySource
 from otop_sync.sync import sync

@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from otop_sync.config import Action
 from otop_sync.errors import OtopSyncError
-from otop_sync.forms import SCOPE_READ, FormsClient
+from otop_sync.google_forms import SCOPE_READ, FormsClient
 from otop_sync.line import LineClient
 from otop_sync.messages import Message
 from otop_sync.periods import BANGKOK

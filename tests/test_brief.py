@@ -17,11 +17,11 @@ from otop_sync import brief, brief_renderer
 from otop_sync.cells import VALUE_LIMIT
 from otop_sync.charts import GRADE_COLOURS
 from otop_sync.cli import main
-from otop_sync.config import District
 from otop_sync.demo import BASE_HEADER, BASE_YEAR_TAB, DEMO_AS_OF, RESPONSE_HEADER, RESPONSES_TAB, demo_tabs
 from otop_sync.errors import BriefError
 from otop_sync.outcome import Outcome
 from otop_sync.periods import thai_digits
+from otop_sync.rules import District
 from otop_sync.settings import shipped_dir
 from otop_sync.sources.memory import MemorySource
 

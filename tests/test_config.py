@@ -5,9 +5,9 @@ from pathlib import Path
 import pytest
 
 from otop_sync.cli import main
-from otop_sync.config import Grade
 from otop_sync.errors import ConfigError
 from otop_sync.periods import Quarter
+from otop_sync.rules import Grade
 from otop_sync.settings import config_dir, load_config, shipped_dir
 
 from .builders import edit

@@ -14,7 +14,7 @@ import pytest
 from otop_sync.cli import main
 from otop_sync.config import Action
 from otop_sync.errors import LineError, SourceError
-from otop_sync.forms import SCOPE_READ, FormsClient
+from otop_sync.google_forms import SCOPE_READ, FormsClient
 from otop_sync.line import LineClient
 from otop_sync.messages import Message
 from otop_sync.periods import BANGKOK

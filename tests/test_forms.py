@@ -18,7 +18,7 @@ import time_machine
 from otop_sync.cells import read_month
 from otop_sync.cli import main
 from otop_sync.demo import BASE_YEAR_TAB, demo_tabs
-from otop_sync.forms import SCOPE_EDIT, SCOPE_READ
+from otop_sync.google_forms import SCOPE_EDIT, SCOPE_READ
 from otop_sync.periods import Month
 from otop_sync.responses import Tab
 from otop_sync.sources.workbook import write_new_workbook
@@ -334,8 +334,8 @@ REAL_BATCH = "v1/forms/" + FORM + ":batchUpdate"
 
 def real_batch() -> dict[str, Any]:
     """What `form --apply` sends to an empty form, as plan() builds it."""
-    from otop_sync.forms import plan
-    from otop_sync.formspec import expected_form
+    from otop_sync.form_questions import expected_form
+    from otop_sync.google_forms import plan
 
     requests_ = plan({"items": [], "revisionId": "r1"}, expected_form(CONFIG, fiscal_year=2567)).requests
     return {"requests": [dict(r) for r in requests_], "writeControl": {"requiredRevisionId": "r1"}}

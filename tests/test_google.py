@@ -485,7 +485,7 @@ def test_a_lone_surrogate_from_google_is_replaced_visibly_and_the_row_flagged(
 
 
 def test_an_answer_larger_than_the_transport_accepts_is_refused(fake: FakeSheetsAPI) -> None:
-    from otop_sync.deadline import AnswerTooLarge, DeadlineAdapter, mount
+    from otop_sync.http_transport import AnswerTooLarge, DeadlineAdapter, mount
 
     session = requests.Session()
     mount(session, DeadlineAdapter(5, fake, max_bytes=10))

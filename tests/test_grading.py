@@ -4,8 +4,8 @@ from decimal import Decimal
 
 import pytest
 
-from otop_sync.config import Grade
 from otop_sync.grading import Status, Timeliness
+from otop_sync.rules import Grade
 
 from .conftest import Q4_2566, D, answer, base, bkk, district, run, sheet
 

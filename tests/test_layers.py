@@ -16,6 +16,7 @@ import pytest
 import otop_sync
 
 CORE = {
+    "otop_sync.rules",
     "otop_sync.periods",
     "otop_sync.config",
     "otop_sync.thai",
@@ -30,16 +31,16 @@ CORE = {
     "otop_sync.quarter_life",
     "otop_sync.messages",
     "otop_sync.charts",
-    "otop_sync.formspec",
+    "otop_sync.form_questions",
     "otop_sync.demo",
     "otop_sync.errors",
 }
 ADAPTERS = {
     "otop_sync.line",
-    "otop_sync.forms",
+    "otop_sync.google_forms",
     "otop_sync.drive",
     "otop_sync.google_api",
-    "otop_sync.deadline",
+    "otop_sync.http_transport",
     "otop_sync.brief",
     "otop_sync.brief_renderer",
 }
@@ -52,7 +53,12 @@ USE_CASE_AND_ABOVE = {
 }
 PACKAGES = {"otop_sync", "otop_sync.sources"}
 SERVICE = {"otop_sync.scheduler", "otop_sync.jobs"}
-GOOGLE_LAYER = {"otop_sync.sources.google", "otop_sync.google_api", "otop_sync.forms", "otop_sync.drive"}
+GOOGLE_LAYER = {
+    "otop_sync.sources.google",
+    "otop_sync.google_api",
+    "otop_sync.google_forms",
+    "otop_sync.drive",
+}
 
 
 @dataclass(frozen=True)
@@ -67,6 +73,11 @@ def _is_adapter(module: str) -> bool:
 
 
 RULES = (
+    Rule(
+        "the grading vocabulary stands alone",
+        lambda m: m == "otop_sync.rules",
+        lambda _, i: i.startswith("otop_sync"),
+    ),
     Rule(
         "the core imports only the core",
         lambda m: m in CORE,
@@ -157,6 +168,7 @@ def test_the_layers_hold_in_the_package() -> None:
             "the core imports only the core",
         ),
         ("otop_sync.tables", "def f():\n    import otop_sync.app\n", "the core imports only the core"),
+        ("otop_sync.rules", "from otop_sync.config import Config", "the grading vocabulary stands alone"),
         ("otop_sync.periods", "from otop_sync import settings", "the core imports only the core"),
         ("otop_sync.sources.memory", "from otop_sync import sync", "an adapter never imports the use case"),
         ("otop_sync.line", "import otop_sync.cli", "an adapter never imports the use case"),

@@ -14,10 +14,10 @@ import pytest
 from openpyxl import load_workbook
 
 from otop_sync.cli import main
-from otop_sync.config import Deadlines
 from otop_sync.demo import RESPONSES_TAB
 from otop_sync.periods import Quarter
 from otop_sync.quarter_life import Life, closes_at, life_of, months_still_counting
+from otop_sync.rules import Deadlines
 from otop_sync.sources.xlsx_reader import open_workbook
 
 from .conftest import bkk

@@ -48,7 +48,7 @@ from otop_sync.tables import BriefLink
 if TYPE_CHECKING:
     from otop_sync.brief import BriefFiles, WarmRenderer
     from otop_sync.drive import DriveClient, Published
-    from otop_sync.forms import FormsClient
+    from otop_sync.google_forms import FormsClient
     from otop_sync.line import LineClient
 
 DEMO_WORKBOOK = Path("otop-sync-demo.xlsx")
@@ -171,7 +171,7 @@ class App:
 
     def forms(self, form_id: str, *, edit: bool) -> FormsClient:
         """The Forms API for one form, asking for the scope to edit it only when `edit`."""
-        from otop_sync.forms import SCOPE_EDIT, SCOPE_READ, FormsClient
+        from otop_sync.google_forms import SCOPE_EDIT, SCOPE_READ, FormsClient
         from otop_sync.sources.google import load_credentials
 
         google = self.config.google
@@ -428,8 +428,8 @@ class App:
         google = self.config.google
         if google.form_id is None:
             return Findings(("form: no [google] form_id: the form is not checked",), True)
-        from otop_sync.forms import check as check_form
-        from otop_sync.formspec import expected_form
+        from otop_sync.form_questions import expected_form
+        from otop_sync.google_forms import check as check_form
         from otop_sync.quarter_life import offered_months
 
         try:
@@ -446,7 +446,7 @@ class App:
     def _form_link(self, responder: str) -> tuple[str | None, list[tuple[str, bool]]]:
         """Where [province] form_url leads: itself when it is a form's own link, else where its redirects
         go (a forms.gle short link). One that cannot be followed from here is left to a person."""
-        from otop_sync.forms import follow_link
+        from otop_sync.google_forms import follow_link
 
         url = self.config.province.form_url
         if not url:

@@ -45,13 +45,14 @@ from otop_sync.charts import (
     levels_chart,
     products_chart,
 )
-from otop_sync.config import Config, Rubric
+from otop_sync.config import Config
 from otop_sync.embedded_fonts import standalone
 from otop_sync.errors import BriefError, RendererStopped
 from otop_sync.grading import DistrictResult, Status, Timeliness
 from otop_sync.numerals import Numerals
 from otop_sync.outcome import Issue, Outcome
 from otop_sync.periods import BE_OFFSET, Month, format_thai_date, format_thai_moment, to_bangkok
+from otop_sync.rules import Rubric
 from otop_sync.statefile import WrongShape, aware, read_state
 from otop_sync.tables import FLAGGED, NO_GRADE, REJECTED, baht, grade_text, needs_text, round_text, rounded
 

@@ -13,8 +13,8 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import TypeVar
 
-from otop_sync.config import District
 from otop_sync.periods import BANGKOK, BE_OFFSET, THAI_MONTHS, THAI_MONTHS_SHORT, Month, Quarter, to_bangkok
+from otop_sync.rules import District
 from otop_sync.thai import clean_text, district_key, remembered_when_short, without_bidi_controls
 
 AnyDate = TypeVar("AnyDate", date, datetime)

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from xml.sax.saxutils import escape, quoteattr
 
-from otop_sync.config import Grade
 from otop_sync.grading import DistrictResult
+from otop_sync.rules import Grade
 
 GRADE_COLOURS = {"A": "#3a9d5d", "B": "#4a7fc1", "C": "#e0a526", "D": "#d0494b"}
 NO_GRADE_COLOUR = "#9e9e9e"

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from otop_sync.config import BASE_FIELDS, REQUIRED_FIELDS, Config, Form
+from otop_sync.config import BASE_FIELDS, REQUIRED_FIELDS, Config, SheetLayout
 from otop_sync.errors import OtopSyncError
 from otop_sync.responses import find_columns
 from otop_sync.sources.contract import Source
@@ -35,7 +35,7 @@ def _one(line: str, *, ok: bool = True) -> Findings:
     return Findings((line,), ok)
 
 
-def check_source(source: Source, form: Form) -> Findings:
+def check_source(source: Source, form: SheetLayout) -> Findings:
     """Access and tabs are checked by reading (a failure raises with the fix); then the question titles."""
     data = source.read(form)
     responses = ", ".join(repr(tab.title) for tab in data.responses)

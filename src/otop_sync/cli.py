@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
     from otop_sync.app import App, Target
     from otop_sync.brief import WarmRenderer
-    from otop_sync.formspec import FormSpec
+    from otop_sync.form_questions import FormSpec
     from otop_sync.outcome import Outcome
     from otop_sync.periods import Quarter
     from otop_sync.province_setup import NewDistrict
@@ -496,7 +496,7 @@ def _form(args: argparse.Namespace) -> int:
     import json
 
     from otop_sync.app import App
-    from otop_sync.formspec import as_markdown, expected_form
+    from otop_sync.form_questions import as_markdown, expected_form
     from otop_sync.periods import fiscal_year_of
     from otop_sync.quarter_life import offered_months
     from otop_sync.settings import config_dir, load_config
@@ -517,7 +517,7 @@ def _form(args: argparse.Namespace) -> int:
 
 def _apply_form(app: App, spec: FormSpec, form_id: str | None, *, dry_run: bool) -> int:
     from otop_sync.errors import FormChanged
-    from otop_sync.forms import plan
+    from otop_sync.google_forms import plan
 
     if not form_id:
         raise UsageError("no form to apply to: pass --apply FORM_ID or set [google] form_id in province.toml")

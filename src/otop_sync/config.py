@@ -18,57 +18,17 @@ from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from itertools import pairwise
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from otop_sync.errors import ConfigError
 from otop_sync.periods import Quarter
+from otop_sync.rules import Checks, Condition, Deadlines, District, Grade, GradeRule, Rubric
 from otop_sync.thai import district_key
 
 CONFIG_FILES = ("province.toml", "form.toml", "rubric.toml", "schedule.toml")
 
 T = TypeVar("T")
-Operator = Literal[">=", ">"]
-
-
-class Grade(StrEnum):
-    A = "A"
-    B = "B"
-    C = "C"
-    D = "D"
-
-
-@dataclass(frozen=True)
-class Condition:
-    operator: Operator
-    value: Decimal
-
-    def holds(self, measured: Decimal) -> bool:
-        # Compared at full precision: +2.004 % is more than 2 %, exactly +2 % is not.
-        return measured >= self.value if self.operator == ">=" else measured > self.value
-
-
-@dataclass(frozen=True)
-class GradeRule:
-    grade: Grade
-    products: Condition
-    growth_pct: Condition
-
-
-@dataclass(frozen=True)
-class Rubric:
-    from_fiscal_year: int
-    base_years_back: int
-    compare_same_months: bool
-    grades: tuple[GradeRule, ...]  # best first
-    fallback: Grade
-
-
-@dataclass(frozen=True)
-class District:
-    code: str
-    name: str
-    aliases: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -172,25 +132,13 @@ class Tabs:
 
 
 @dataclass(frozen=True)
-class Form:
+class SheetLayout:
+    """Where things are in the spreadsheet (form.toml): the tabs, and the titles of the columns the Google
+    Form's answers land under. Not the form itself (form_questions.py), nor its API (google_forms.py)."""
+
     tabs: Tabs
     columns: Mapping[str, tuple[str, ...]]
     base_year_columns: Mapping[str, tuple[str, ...]]
-
-
-@dataclass(frozen=True)
-class Checks:
-    suspicious_growth_pct: Decimal
-    stale_after_months: int
-
-
-@dataclass(frozen=True)
-class Deadlines:
-    due_day: int
-    month_offset: int
-    # Days after a quarter's last deadline during which late reports and corrections still count; then
-    # the quarter is closed and its grades are final (SPEC: "A quarter's life").
-    grace_days: int = 30
 
 
 class Action(StrEnum):
@@ -243,7 +191,7 @@ class Config:
     google: Google
     brief: BriefSettings
     line: Line
-    form: Form
+    form: SheetLayout
     checks: Checks
     rubrics: tuple[Rubric, ...]  # by from_fiscal_year, ascending
     deadlines: Deadlines
@@ -696,7 +644,7 @@ def _owned_tab(tabs: _Table, name: str) -> str:
     return title
 
 
-def _parse_form(doc: _Table) -> Form:
+def _parse_form(doc: _Table) -> SheetLayout:
     tabs = doc.table("tabs")
     parsed_tabs = Tabs(
         responses=tabs.texts("responses"),
@@ -711,7 +659,7 @@ def _parse_form(doc: _Table) -> Form:
         raise tabs.fail("summary", "the owned tabs must differ from each other and from the input tabs")
     columns = doc.table("columns")
     base = doc.table("base_year_columns")
-    return Form(
+    return SheetLayout(
         tabs=parsed_tabs,
         columns={field: columns.texts(field) for field in FIELDS},
         base_year_columns={field: base.texts(field) for field in BASE_FIELDS},

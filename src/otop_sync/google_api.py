@@ -4,7 +4,7 @@ retry policy, and the HTTP failures turned into one-line errors.
 Each client says what it is doing ("read the form", "publish the brief") and how its own refusals read
 (`explain`: a 404 is "no form with ID …" for Forms and "check [drive] folder_id" for Drive); the rest is
 said the same way for every service. The Sheets adapter goes through gspread, which has its own error
-type, and LINE is not Google; both keep the same bounds (deadline.py) and wording.
+type, and LINE is not Google; both keep the same bounds (http_transport.py) and wording.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from requests.adapters import BaseAdapter
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, stop_before_delay
 from tenacity.wait import wait_random_exponential
 
-from otop_sync.deadline import BrokenAnswer, Budget, DeadlineAdapter, DeadlineExceeded, json_object
 from otop_sync.errors import SourceError
+from otop_sync.http_transport import BrokenAnswer, Budget, DeadlineAdapter, DeadlineExceeded, json_object
 from otop_sync.sources.google import INSUFFICIENT_SCOPES, authorized_session
 
 log = logging.getLogger("otop_sync")

@@ -19,10 +19,10 @@ from itertools import pairwise
 
 from otop_sync import remedies
 from otop_sync.cells import REPLACEMENT
-from otop_sync.config import Checks, Condition, Deadlines, District, Grade, GradeRule, Rubric
 from otop_sync.periods import Month, Quarter, days_late, deadline, format_be_datetime, start_of
 from otop_sync.quarter_life import ProblemState
 from otop_sync.responses import NO_SENDER, BaseYear, Report, Sender
+from otop_sync.rules import Checks, Condition, Deadlines, District, Grade, GradeRule, Rubric
 
 SATANG = Decimal("0.01")
 _PRECISION = decimal.Context(prec=40)

@@ -27,7 +27,8 @@ from tenacity import Retrying, retry_if_exception, stop_after_attempt, stop_befo
 from tenacity.wait import wait_random_exponential
 
 from otop_sync.atomic import write_atomically
-from otop_sync.deadline import (
+from otop_sync.errors import LineError
+from otop_sync.http_transport import (
     AnswerTooLarge,
     BrokenAnswer,
     DeadlineAdapter,
@@ -35,7 +36,6 @@ from otop_sync.deadline import (
     json_object,
     mount,
 )
-from otop_sync.errors import LineError
 from otop_sync.statefile import WrongShape, aware, read_state
 
 DEFAULT_ENDPOINT = "https://api.line.me"

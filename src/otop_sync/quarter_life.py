@@ -14,8 +14,8 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from otop_sync.config import Deadlines
 from otop_sync.periods import Month, Quarter, deadline
+from otop_sync.rules import Deadlines
 
 if TYPE_CHECKING:
     from otop_sync.responses import Report

@@ -25,10 +25,11 @@ from otop_sync.cells import (
     read_timestamp,
     short_text,
 )
-from otop_sync.config import BASE_FIELDS, FIELDS, REQUIRED_FIELDS, District, Form
+from otop_sync.config import BASE_FIELDS, FIELDS, REQUIRED_FIELDS, SheetLayout
 from otop_sync.errors import LayoutError
 from otop_sync.periods import Month, Quarter
 from otop_sync.quarter_life import ProblemState
+from otop_sync.rules import District
 from otop_sync.thai import clean_text
 
 HEADER_ROW = 1
@@ -140,7 +141,7 @@ def _cell(row: Sequence[CellValue], index: int | None) -> CellValue:
 
 
 def read_responses(
-    tabs: Sequence[Tab], *, form: Form, districts: DistrictNames, as_of: datetime
+    tabs: Sequence[Tab], *, form: SheetLayout, districts: DistrictNames, as_of: datetime
 ) -> Responses:
     """Every non-empty row submitted by `as_of`, as a Report or a Rejection (never dropped silently).
 
@@ -267,7 +268,7 @@ def _month_problems(month: Month, submitted: datetime | Problem, this_month: Mon
     return []
 
 
-def read_base_year(tab: Tab, *, form: Form, districts: DistrictNames) -> BaseYear:
+def read_base_year(tab: Tab, *, form: SheetLayout, districts: DistrictNames) -> BaseYear:
     """Base-year sales per district and month (or quarter); a bad or repeated row is listed, not used."""
     columns = locate_columns(tab, form.base_year_columns, BASE_FIELDS)
     monthly: dict[tuple[str, Month], Decimal] = {}

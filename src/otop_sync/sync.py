@@ -15,13 +15,14 @@ from typing import TypeVar, cast
 
 from otop_sync import remedies
 from otop_sync.cells import DistrictNames, display, read_timestamp
-from otop_sync.config import Config, Deadlines, District
+from otop_sync.config import Config
 from otop_sync.grading import Flag, flag_reports, grade_district, select_reports
 from otop_sync.numerals import Numerals
 from otop_sync.outcome import GradeChange, Outcome, RowCounts, YearRow
 from otop_sync.periods import Month, Quarter, format_be_datetime
 from otop_sync.quarter_life import Resolutions, closes_at
 from otop_sync.responses import Rejection, Report, Tab, read_base_year, read_responses
+from otop_sync.rules import Deadlines, District
 from otop_sync.sources.contract import SheetData, Source, Writes
 from otop_sync.tables import (
     GRADE_COLUMN,

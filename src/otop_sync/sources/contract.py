@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from otop_sync.config import Form
+from otop_sync.config import SheetLayout
 from otop_sync.responses import Tab
 from otop_sync.tables import Table
 
@@ -36,7 +36,7 @@ class Writes:
 
 
 class Source(Protocol):
-    def read(self, form: Form) -> SheetData:
+    def read(self, form: SheetLayout) -> SheetData:
         """The input tabs (LayoutError when one is missing) and the previous results tab, if any."""
         ...
 

@@ -35,8 +35,9 @@ from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_at
 from tenacity.wait import wait_random_exponential
 
 from otop_sync.cells import CellValue, Formula, within_cell_limit, writable
-from otop_sync.config import Form
-from otop_sync.deadline import (
+from otop_sync.config import SheetLayout
+from otop_sync.errors import LayoutError, SourceError
+from otop_sync.http_transport import (
     AnswerTooLarge,
     Budget,
     DeadlineAdapter,
@@ -44,7 +45,6 @@ from otop_sync.deadline import (
     mount,
     never_reached,
 )
-from otop_sync.errors import LayoutError, SourceError
 from otop_sync.responses import Tab
 from otop_sync.sources.contract import SheetData, Writes, responses_tabs
 from otop_sync.tables import (
@@ -210,7 +210,7 @@ class GoogleSheetsSource:
 
     # Reading ----------------------------------------------------------------------------------------
 
-    def read(self, form: Form) -> SheetData:
+    def read(self, form: SheetLayout) -> SheetData:
         tabs = form.tabs
         metadata = self._call("read the list of tabs", self._fetch_metadata)
         present = _sheets_by_title(metadata)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 
 from otop_sync.cells import CellValue
-from otop_sync.config import Form
+from otop_sync.config import SheetLayout
 from otop_sync.errors import LayoutError
 from otop_sync.responses import Tab
 from otop_sync.sources.contract import SheetData, Writes, responses_tabs
@@ -19,7 +19,7 @@ class MemorySource:
         self.writes = 0
         self.api_calls = 0
 
-    def read(self, form: Form) -> SheetData:
+    def read(self, form: SheetLayout) -> SheetData:
         responses = responses_tabs(self.tabs, form.tabs.responses)
         if not responses:
             raise LayoutError(f"no tab named {form.tabs.responses[0]!r} (the form's responses)")

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from otop_sync.atomic import atomic_target
 from otop_sync.cells import CellValue, Formula, display
-from otop_sync.config import Form, WorkbookLimits
+from otop_sync.config import SheetLayout, WorkbookLimits
 from otop_sync.errors import LayoutError, SourceError
 from otop_sync.responses import Tab
 from otop_sync.sources.contract import SheetData, Writes, responses_tabs
@@ -51,7 +51,7 @@ class WorkbookSource:
         self.limits = limits
         self._run_log: tuple[tuple[CellValue, ...], ...] | None = None  # its header and rows, once read
 
-    def read(self, form: Form) -> SheetData:
+    def read(self, form: SheetLayout) -> SheetData:
         tabs = form.tabs
         with self._reading() as book:
             responses = responses_tabs(book.sheetnames, tabs.responses)

@@ -1,15 +1,16 @@
 """The province's Google Form, through the Forms API v1: read it, check it, make its questions match.
 
-`otop-sync form --apply` makes the form ask what the configuration reads (formspec.expected_form): it adds
-the questions that are missing and updates choices, descriptions and whether a question is required. It
-never deletes, renames or retypes a question, since the question may have answers already: each such
-difference is reported with the fix, for a person to make in the form editor. The API cannot set response
-validation on a text question nor link a form to a spreadsheet: those steps are printed, never skipped
-silently. `otop-sync check` compares the form with the configuration, reading only.
+`otop-sync form --apply` makes the form ask what the configuration reads
+(form_questions.expected_form): it adds the questions that are missing and updates choices, descriptions
+and whether a question is required. It never deletes, renames or retypes a question, since the question
+may have answers already: each such difference is reported with the fix, for a person to make in the
+form editor. The API cannot set response validation on a text question nor link a form to a
+spreadsheet: those steps are printed, never skipped silently. `otop-sync check` compares the form with
+the configuration, reading only.
 
 Least privilege: applying asks for the scope forms.body, checking for forms.body.readonly; the sync and
 the unattended service never ask for a Forms scope. Requests go through google_api.py, as Drive's do: the
-deadline transport, retried on 429, 5xx and network faults.
+transport with its deadline (http_transport.py), retried on 429, 5xx and network faults.
 """
 
 from __future__ import annotations
@@ -27,10 +28,10 @@ from google.auth.credentials import Credentials
 from requests.adapters import BaseAdapter
 
 from otop_sync.config import DEFAULT_FORMS_ENDPOINT
-from otop_sync.deadline import DeadlineAdapter, mount
 from otop_sync.errors import FormChanged, SourceError
-from otop_sync.formspec import VALIDATION_NAMES, FormSpec, Question
+from otop_sync.form_questions import VALIDATION_NAMES, FormSpec, Question
 from otop_sync.google_api import GoogleApi, Refusal
+from otop_sync.http_transport import DeadlineAdapter, mount
 
 SCOPE_EDIT = "https://www.googleapis.com/auth/forms.body"
 SCOPE_READ = "https://www.googleapis.com/auth/forms.body.readonly"
