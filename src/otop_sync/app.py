@@ -13,7 +13,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -157,7 +157,8 @@ class App:
 
     def _google(self, key: str) -> Source:
         # Imported here: the workbook path needs neither gspread nor google-auth.
-        from otop_sync.sources.google import GoogleSheetsSource, RetryPolicy, load_credentials
+        from otop_sync.http_transport import SHEETS_RETRY
+        from otop_sync.sources.google import GoogleSheetsSource, load_credentials
 
         google = self.config.google
         return GoogleSheetsSource(
@@ -165,7 +166,7 @@ class App:
             credentials=load_credentials(str(google.credentials_file) if google.credentials_file else None),
             endpoint=google.endpoint,
             timeout_seconds=google.timeout_seconds,
-            retry=RetryPolicy(deadline_seconds=google.retry_for_seconds),
+            retry=replace(SHEETS_RETRY, deadline_seconds=google.retry_for_seconds),
             timezone=self.config.timezone,
         )
 

@@ -13,18 +13,23 @@ import json
 import logging
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import requests
 from google.auth import exceptions as auth_errors
 from google.auth.credentials import Credentials
 from requests.adapters import BaseAdapter
-from tenacity import Retrying, retry_if_exception, stop_after_attempt, stop_before_delay
-from tenacity.wait import wait_random_exponential
 
 from otop_sync.errors import SourceError
-from otop_sync.http_transport import BrokenAnswer, Budget, DeadlineAdapter, DeadlineExceeded, json_object
+from otop_sync.http_transport import (
+    GOOGLE_API_RETRY,
+    BrokenAnswer,
+    Budget,
+    DeadlineAdapter,
+    DeadlineExceeded,
+    json_object,
+)
 from otop_sync.sources.google import INSUFFICIENT_SCOPES, authorized_session
 
 log = logging.getLogger("otop_sync")
@@ -45,11 +50,8 @@ Explain = Callable[[str, Refusal], Exception | None]  # (what, refusal) -> the c
 
 class GoogleApi:
     """Requests to one Google API, signed in with `credentials`. A try is cut at `timeout_seconds`; 429,
-    5xx and network faults are tried again (at most 6 tries, waits of 1–32 s with jitter) for at most
-    `retry_for_seconds`, so that one call takes at most their sum, whatever the server does."""
-
-    ATTEMPTS = 6
-    MAX_WAIT_SECONDS = 32
+    5xx and network faults are tried again (GOOGLE_API_RETRY: at most 6 tries, waits of 1–32 s with
+    jitter) for at most `retry_for_seconds`, so that one call takes at most their sum."""
 
     def __init__(
         self,
@@ -99,11 +101,13 @@ class GoogleApi:
                 "application/json; charset=UTF-8",
             )
         headers = {"Content-Type": content_type} if content_type else {}
-        retrying = Retrying(
-            stop=stop_after_attempt(self.ATTEMPTS if retry else 1)
-            | stop_before_delay(self.retry_for_seconds),
-            wait=wait_random_exponential(multiplier=1, max=self.MAX_WAIT_SECONDS),
-            retry=retry_if_exception(_retryable),
+        policy = replace(
+            GOOGLE_API_RETRY,
+            attempts=GOOGLE_API_RETRY.attempts if retry else 1,
+            deadline_seconds=self.retry_for_seconds,
+        )
+        retrying = policy.retrying(
+            _retryable,
             sleep=self._sleep,
             before_sleep=lambda state: log.warning(
                 "%s: could not %s (%s); trying again in %.1f s",
@@ -112,7 +116,6 @@ class GoogleApi:
                 state.outcome.exception() if state.outcome else "",
                 state.next_action.sleep if state.next_action else 0,
             ),
-            reraise=True,
         )
         try:
             with self._budget.lasting(self.timeout_seconds + self.retry_for_seconds):

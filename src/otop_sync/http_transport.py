@@ -16,15 +16,58 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import requests
 from requests.adapters import BaseAdapter, HTTPAdapter
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, stop_before_delay
+from tenacity.wait import wait_random_exponential
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import MaxRetryError, NewConnectionError
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """The one retry policy of every client (Sheets, Forms, Drive, LINE): truncated exponential backoff
+    with jitter, bounded in tries and in time. No try starts later than `deadline_seconds` after the
+    first, and none runs past the request timeout after that: one operation takes at most the timeout
+    plus `deadline_seconds`, however the server answers. The services differ only where they must
+    (SHEETS_RETRY, GOOGLE_API_RETRY, LINE_RETRY below)."""
+
+    attempts: int = 8
+    deadline_seconds: float = 180
+    first_wait_seconds: float = 1
+    max_wait_seconds: float = 32
+
+    def retrying(
+        self,
+        retryable: Callable[[BaseException], bool],
+        *,
+        sleep: Callable[[float], None],
+        before_sleep: Callable[[RetryCallState], None] | None = None,
+    ) -> Retrying:
+        return Retrying(
+            stop=stop_after_attempt(self.attempts) | stop_before_delay(self.deadline_seconds),
+            wait=wait_random_exponential(multiplier=self.first_wait_seconds, max=self.max_wait_seconds),
+            retry=retry_if_exception(retryable),
+            sleep=sleep,
+            before_sleep=before_sleep,
+            reraise=True,
+        )
+
+
+# Sheets: its quotas are per minute (read and write requests per user), and a 429 clears only when the
+# minute's window has passed: eight tries with waits of up to 32 s outlast it.
+SHEETS_RETRY = RetryPolicy(attempts=8)
+# Forms and Drive: one request at a time, from a command a person waits for or a brief's publication.
+GOOGLE_API_RETRY = RetryPolicy(attempts=6)
+# LINE: a push is retried under the same retry key, which LINE honours for 24 hours; two minutes in all
+# keep a reminder near its time (a push that still fails is logged whole, to send by hand).
+LINE_RETRY = RetryPolicy(attempts=6, deadline_seconds=120)
 
 
 class DeadlineExceeded(requests.Timeout):

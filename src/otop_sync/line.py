@@ -15,7 +15,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
@@ -23,12 +23,11 @@ from typing import Any, Protocol
 import requests
 from requests.adapters import BaseAdapter
 from requests.exceptions import ChunkedEncodingError
-from tenacity import Retrying, retry_if_exception, stop_after_attempt, stop_before_delay
-from tenacity.wait import wait_random_exponential
 
 from otop_sync.atomic import write_atomically
 from otop_sync.errors import LineError
 from otop_sync.http_transport import (
+    LINE_RETRY,
     AnswerTooLarge,
     BrokenAnswer,
     DeadlineAdapter,
@@ -116,8 +115,8 @@ class LineClient:
         endpoint: str = DEFAULT_ENDPOINT,
         transport: BaseAdapter | None = None,
         timeout_seconds: float = 30,
-        attempts: int = 6,
-        deadline_seconds: float = 120,
+        attempts: int = LINE_RETRY.attempts,
+        deadline_seconds: float = LINE_RETRY.deadline_seconds,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], datetime],
     ) -> None:
@@ -138,16 +137,12 @@ class LineClient:
         body = {"to": self.group_id, "messages": [{"type": "text", "text": message.text}]}
         # No try starts later than deadline_seconds after the first, and none runs past the timeout after
         # that: a push takes at most timeout + deadline seconds, however LINE answers.
-        retrying = Retrying(
-            stop=stop_after_attempt(self.attempts) | stop_before_delay(self.deadline_seconds),
-            wait=wait_random_exponential(multiplier=1, max=30),
-            retry=retry_if_exception(
-                lambda exc: isinstance(
-                    exc, _Retryable | requests.ConnectionError | requests.Timeout | ChunkedEncodingError
-                )
+        policy = replace(LINE_RETRY, attempts=self.attempts, deadline_seconds=self.deadline_seconds)
+        retrying = policy.retrying(
+            lambda exc: isinstance(
+                exc, _Retryable | requests.ConnectionError | requests.Timeout | ChunkedEncodingError
             ),
             sleep=self._sleep,
-            reraise=True,
         )
         try:
             with self._wire.budget.lasting(self.timeout_seconds + self.deadline_seconds):

@@ -16,7 +16,6 @@ import os
 import stat
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -31,17 +30,18 @@ from gspread.http_client import HTTPClient
 from gspread.urls import SPREADSHEET_BATCH_UPDATE_URL
 from requests.adapters import BaseAdapter
 from requests.exceptions import ChunkedEncodingError
-from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, stop_before_delay
-from tenacity.wait import wait_random_exponential
+from tenacity import RetryCallState
 
 from otop_sync.cells import CellValue, Formula, within_cell_limit, writable
 from otop_sync.config import SheetLayout
 from otop_sync.errors import LayoutError, SourceError
 from otop_sync.http_transport import (
+    SHEETS_RETRY,
     AnswerTooLarge,
     Budget,
     DeadlineAdapter,
     DeadlineExceeded,
+    RetryPolicy,
     mount,
     never_reached,
 )
@@ -75,18 +75,6 @@ STAGING = "otop_sync กำลังเขียน "
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """Truncated exponential backoff with jitter, bounded in tries and in time. No try starts later than
-    `deadline_seconds` after the first, and none runs past the request timeout after that: one operation
-    takes at most the timeout plus `deadline_seconds`, however the server answers."""
-
-    attempts: int = 8
-    deadline_seconds: float = 180
-    first_wait_seconds: float = 1
-    max_wait_seconds: float = 32
 
 
 def load_credentials(credentials_file: str | None, scopes: Sequence[str] = (SCOPE,)) -> Credentials:
@@ -177,7 +165,7 @@ class GoogleSheetsSource:
         transport: BaseAdapter | None = None,
         endpoint: str = DEFAULT_ENDPOINT,
         timeout_seconds: float = 30,
-        retry: RetryPolicy = RetryPolicy(),
+        retry: RetryPolicy = SHEETS_RETRY,
         sleep: Callable[[float], None] = time.sleep,
         timezone: str = "Asia/Bangkok",
     ) -> None:
@@ -307,14 +295,7 @@ class GoogleSheetsSource:
         """`action`, retried by the policy; `maybe_written` says, after a failure, whether a try may have
         changed the spreadsheet although its answer was an error or never came."""
         policy = self.retry
-        retrying = Retrying(
-            stop=stop_after_attempt(policy.attempts) | stop_before_delay(policy.deadline_seconds),
-            wait=wait_random_exponential(multiplier=policy.first_wait_seconds, max=policy.max_wait_seconds),
-            retry=retry_if_exception(_retryable),
-            sleep=self._sleep,
-            before_sleep=self._log_retry(what),
-            reraise=True,
-        )
+        retrying = policy.retrying(_retryable, sleep=self._sleep, before_sleep=self._log_retry(what))
         started = time.monotonic()
         try:
             with self._budget.lasting(self.timeout_seconds + policy.deadline_seconds):
