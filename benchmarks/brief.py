@@ -19,7 +19,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from otop_sync.brief import WarmRenderer, write_brief
+from otop_sync.brief_files import write_brief
+from otop_sync.brief_pdf import WarmRenderer
 from otop_sync.config import Config
 from otop_sync.demo import BASE_HEADER, BASE_YEAR_TAB, DEMO_AS_OF, RESPONSE_HEADER, RESPONSES_TAB, demo_tabs
 from otop_sync.rules import District

@@ -13,7 +13,7 @@ import pytest
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
-from otop_sync import brief, brief_renderer
+from otop_sync import brief, brief_files, brief_pdf, brief_renderer
 from otop_sync.cells import VALUE_LIMIT
 from otop_sync.charts import GRADE_COLOURS
 from otop_sync.cli import main
@@ -39,13 +39,13 @@ def demo_outcome() -> Outcome:
 
 
 @pytest.fixture(scope="module")
-def rendered(tmp_path_factory: pytest.TempPathFactory) -> brief.BriefFiles:
-    return brief.write_brief(
+def rendered(tmp_path_factory: pytest.TempPathFactory) -> brief_files.BriefFiles:
+    return brief_files.write_brief(
         demo_outcome(), CONFIG, output=tmp_path_factory.mktemp("briefs"), folders=[TEMPLATES]
     )
 
 
-def test_the_html_names_every_district_with_its_grade_and_needs(rendered: brief.BriefFiles) -> None:
+def test_the_html_names_every_district_with_its_grade_and_needs(rendered: brief_files.BriefFiles) -> None:
     html = rendered.html.read_text(encoding="utf-8")
     for district in CONFIG.province.districts:
         assert f'<td class="name">{district.name}</td>' in html
@@ -70,7 +70,7 @@ def visible_text(html: str) -> str:
     return " ".join(root.itertext())
 
 
-def test_one_digit_style_throughout_and_per_cent_in_words(rendered: brief.BriefFiles) -> None:
+def test_one_digit_style_throughout_and_per_cent_in_words(rendered: brief_files.BriefFiles) -> None:
     text = visible_text(rendered.html.read_text(encoding="utf-8"))
     # Arabic digits are left only where a reader must match them character for character: what a
     # district typed, quoted; a tab's title, quoted; the form's link; a telephone number, to tap.
@@ -88,7 +88,7 @@ def test_arabic_digits_are_the_other_style(tmp_path: Path) -> None:
     assert re.findall("[๐-๙]", text) == []
 
 
-def test_nothing_is_set_in_italics(rendered: brief.BriefFiles) -> None:
+def test_nothing_is_set_in_italics(rendered: brief_files.BriefFiles) -> None:
     html = rendered.html.read_text(encoding="utf-8")
     assert "italic" not in html.lower().replace("no italics", "")
     assert "<i>" not in html
@@ -103,7 +103,7 @@ def bar_colour(html: str, district: str, chart: int) -> str:
     return found[1]
 
 
-def test_charts_colour_bars_by_their_criterion_and_say_so(rendered: brief.BriefFiles) -> None:
+def test_charts_colour_bars_by_their_criterion_and_say_so(rendered: brief_files.BriefFiles) -> None:
     html = rendered.html.read_text(encoding="utf-8")
     # ศรีเชียงใหม่: growth +8 % (level A on sales) but no new product (level D on products): grade D.
     assert bar_colour(html, "ศรีเชียงใหม่", 0) == GRADE_COLOURS["A"]
@@ -114,7 +114,7 @@ def test_charts_colour_bars_by_their_criterion_and_say_so(rendered: brief.BriefF
         assert html.count(f">{level}</text>") >= 2  # in both legends
 
 
-def test_every_problem_says_who_sent_it_when_and_what_to_do(rendered: brief.BriefFiles) -> None:
+def test_every_problem_says_who_sent_it_when_and_what_to_do(rendered: brief_files.BriefFiles) -> None:
     text = visible_text(rendered.html.read_text(encoding="utf-8"))
     outcome = demo_outcome()
     assert outcome.rejections
@@ -128,7 +128,7 @@ def test_every_problem_says_who_sent_it_when_and_what_to_do(rendered: brief.Brie
     assert "ส่งแบบฟอร์มใหม่ โดยเลือกเดือนที่รายงาน (ไม่เกินเดือนที่ส่ง) เช่น “กรกฎาคม 2567”" in text
 
 
-def test_the_last_round_shows_the_fiscal_year_by_quarter(rendered: brief.BriefFiles) -> None:
+def test_the_last_round_shows_the_fiscal_year_by_quarter(rendered: brief_files.BriefFiles) -> None:
     html = rendered.html.read_text(encoding="utf-8")
     assert "ผลรายไตรมาส ปีงบประมาณ ๒๕๖๗" in html
     year = lxml.html.fromstring(html).find_class("year")[0]
@@ -173,7 +173,7 @@ def test_a_national_brief_summarises_its_charts_and_moves_the_tables_to_an_annex
     assert rows[1][1:8] == ["๑", "๑๐๑,๐๐๐.๐๐", "-๓.๘๑", "D", "C / D", "ขาด · ขาด · ตรง", "– – – D"]
 
 
-def test_the_pdf_is_a4_thai_titled_and_set_in_sarabun(rendered: brief.BriefFiles) -> None:
+def test_the_pdf_is_a4_thai_titled_and_set_in_sarabun(rendered: brief_files.BriefFiles) -> None:
     reader = PdfReader(rendered.pdf)
     assert len(reader.pages) == rendered.pages == 4
     for page in reader.pages:
@@ -194,7 +194,7 @@ def test_the_pdf_is_a4_thai_titled_and_set_in_sarabun(rendered: brief.BriefFiles
     assert "Sarabun" in fonts
 
 
-def test_files_are_named_by_quarter_and_date_with_latest_copies(rendered: brief.BriefFiles) -> None:
+def test_files_are_named_by_quarter_and_date_with_latest_copies(rendered: brief_files.BriefFiles) -> None:
     assert rendered.pdf.name == "brief-2567Q4-2567-09-16.pdf"
     folder = rendered.pdf.parent
     assert (folder / "brief-latest.pdf").read_bytes() == rendered.pdf.read_bytes()
@@ -242,7 +242,9 @@ def test_links_to_files_and_hosts_fetch_nothing_and_rendering_goes_on(tmp_path: 
     folder = custom_templates(
         tmp_path, '<img src="file:///etc/passwd"><img src="http://example.invalid/a.png">'
     )
-    files = brief.write_brief(demo_outcome(), CONFIG, output=tmp_path / "out", folders=[folder, TEMPLATES])
+    files = brief_files.write_brief(
+        demo_outcome(), CONFIG, output=tmp_path / "out", folders=[folder, TEMPLATES]
+    )
     assert files.pages == 4
     assert b"root:" not in files.pdf.read_bytes()
 
@@ -250,7 +252,7 @@ def test_links_to_files_and_hosts_fetch_nothing_and_rendering_goes_on(tmp_path: 
 def test_a_font_other_than_sarabun_fails_loudly(tmp_path: Path) -> None:
     folder = custom_templates(tmp_path, '<p style="font-family: monospace">fallback</p>')
     with pytest.raises(BriefError, match="instead of Sarabun"):
-        brief.write_brief(demo_outcome(), CONFIG, output=tmp_path / "out", folders=[folder, TEMPLATES])
+        brief_files.write_brief(demo_outcome(), CONFIG, output=tmp_path / "out", folders=[folder, TEMPLATES])
     assert not (tmp_path / "out").exists()
 
 
@@ -262,7 +264,9 @@ def test_a_missing_thai_font_fails_loudly(tmp_path: Path, monkeypatch: pytest.Mo
 
 def test_rendering_has_a_time_limit(tmp_path: Path) -> None:
     with pytest.raises(BriefError, match=r"took longer than 0\.01 s"):
-        brief.write_brief(demo_outcome(), CONFIG, output=tmp_path, folders=[TEMPLATES], timeout_seconds=0.01)
+        brief_files.write_brief(
+            demo_outcome(), CONFIG, output=tmp_path, folders=[TEMPLATES], timeout_seconds=0.01
+        )
 
 
 def test_run_writes_the_brief_after_the_tabs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -328,7 +332,7 @@ def test_qr_command_writes_svg_and_png(tmp_path: Path) -> None:
     assert "<svg" in (tmp_path / "form-qr.svg").read_text()
 
 
-def test_no_word_of_the_demo_brief_lies_off_its_page(rendered: brief.BriefFiles) -> None:
+def test_no_word_of_the_demo_brief_lies_off_its_page(rendered: brief_files.BriefFiles) -> None:
     assert words_off_the_page(rendered.pdf) == []
 
 
@@ -347,7 +351,7 @@ def test_a_pasted_page_in_an_answer_neither_pushes_the_problems_off_the_page_nor
     outcome = run(MemorySource(tabs), DEMO_AS_OF)
     shown = pasted[:100] + "…"  # the first hundred characters, as every list of problems shows them
 
-    files = brief.write_brief(outcome, CONFIG, output=tmp_path, folders=[TEMPLATES])
+    files = brief_files.write_brief(outcome, CONFIG, output=tmp_path, folders=[TEMPLATES])
     html = files.html.read_text(encoding="utf-8")
     assert shown.strip() in html
     assert pasted[:101] not in html
@@ -392,7 +396,7 @@ def test_the_brief_lists_forty_problems_a_district_at_a_time_and_counts_the_rest
     assert len(outcome.issues) == 506
     assert len([i for i in outcome.issues if i.open]) == 503  # three of the demo's were replaced since
 
-    files = brief.write_brief(outcome, CONFIG, output=tmp_path, folders=[TEMPLATES])
+    files = brief_files.write_brief(outcome, CONFIG, output=tmp_path, folders=[TEMPLATES])
     html = files.html.read_text(encoding="utf-8")
     assert html.count('<td class="where">') == brief.BRIEF_PROBLEMS == 40
     for district in everywhere:  # ท่าบ่อ's five hundred do not hide the others' one or two
@@ -401,7 +405,7 @@ def test_the_brief_lists_forty_problems_a_district_at_a_time_and_counts_the_rest
     assert files.pages <= 7
 
 
-def test_a_brief_with_few_problems_lists_them_all(rendered: brief.BriefFiles) -> None:
+def test_a_brief_with_few_problems_lists_them_all(rendered: brief_files.BriefFiles) -> None:
     html = rendered.html.read_text(encoding="utf-8")
     assert html.count('<td class="where">') == len([i for i in demo_outcome().issues if i.open]) == 3
     assert "และอีก" not in html
@@ -423,7 +427,7 @@ def test_whatever_officers_type_the_brief_renders_in_sarabun(tmp_path: Path) -> 
             (bkk(2024, 9, 10, 9, n), "อำเภอ" + text, "ก.ย. 2567", 1, 1000, text, text, text)
         )
     outcome = run(MemorySource(tabs), DEMO_AS_OF)
-    files = brief.write_brief(outcome, CONFIG, output=tmp_path, folders=[TEMPLATES])
+    files = brief_files.write_brief(outcome, CONFIG, output=tmp_path, folders=[TEMPLATES])
     html = files.html.read_text(encoding="utf-8")
     assert "🙏" not in html
     assert "ສົ່ງ" not in html
@@ -450,7 +454,7 @@ def test_whatever_officers_type_the_brief_renders_in_sarabun(tmp_path: Path) -> 
 
 
 def test_the_latest_html_and_pdf_are_replaced_as_a_pair(tmp_path: Path) -> None:
-    first = brief.write_brief(demo_outcome(), CONFIG, output=tmp_path, folders=[TEMPLATES])
+    first = brief_files.write_brief(demo_outcome(), CONFIG, output=tmp_path, folders=[TEMPLATES])
     latest_html = (tmp_path / "brief-latest.html").read_bytes()
     assert latest_html == first.html.read_bytes()
     # The next edition cannot replace the latest PDF (here a folder stands in its way, as a full disk
@@ -459,18 +463,18 @@ def test_the_latest_html_and_pdf_are_replaced_as_a_pair(tmp_path: Path) -> None:
     (tmp_path / "brief-latest.pdf").mkdir()
     later = run(demo_source(), bkk(2024, 9, 20, 8))
     with pytest.raises(BriefError, match="cannot write the brief into"):
-        brief.write_brief(later, CONFIG, output=tmp_path, folders=[TEMPLATES])
+        brief_files.write_brief(later, CONFIG, output=tmp_path, folders=[TEMPLATES])
     assert (tmp_path / "brief-latest.html").read_bytes() == latest_html
     assert not list(tmp_path.glob("brief-2567Q4-2567-09-20.*"))
     assert not list(tmp_path.glob(".*.tmp"))
 
 
 def test_brief_latest_is_never_replaced_by_an_older_edition(tmp_path: Path) -> None:
-    september = brief.write_brief(demo_outcome(), CONFIG, output=tmp_path, folders=[TEMPLATES])
+    september = brief_files.write_brief(demo_outcome(), CONFIG, output=tmp_path, folders=[TEMPLATES])
     latest = (tmp_path / "brief-latest.pdf").read_bytes()
     assert latest == september.pdf.read_bytes()
     # `otop-sync brief --as-of 2024-08-13` after the September run: its own edition, and nothing more.
-    august = brief.write_brief(
+    august = brief_files.write_brief(
         run(demo_source(), bkk(2024, 8, 13, 8)), CONFIG, output=tmp_path, folders=[TEMPLATES]
     )
     assert august.pdf.name == "brief-2567Q4-2567-08-13.pdf"
@@ -478,13 +482,13 @@ def test_brief_latest_is_never_replaced_by_an_older_edition(tmp_path: Path) -> N
     assert (tmp_path / "brief-latest.pdf").read_bytes() == latest
     assert (tmp_path / "brief-latest.html").read_bytes() == september.html.read_bytes()
     # A newer edition (or the same one again) does replace it.
-    later = brief.write_brief(
+    later = brief_files.write_brief(
         run(demo_source(), bkk(2024, 9, 20, 8)), CONFIG, output=tmp_path, folders=[TEMPLATES]
     )
     assert (tmp_path / "brief-latest.html").read_bytes() == later.html.read_bytes()
 
 
-def test_thai_copied_out_of_the_pdf_is_the_thai_on_the_page(rendered: brief.BriefFiles) -> None:
+def test_thai_copied_out_of_the_pdf_is_the_thai_on_the_page(rendered: brief_files.BriefFiles) -> None:
     # The PDF's character map turned every sara aa into sara am ("สำนักงำน", "ไตรม้ำส", "กันย้ำยน"):
     # pasted into a memo, searched, or read aloud, the brief said something else than it showed.
     text = "".join(page.extract_text() for page in PdfReader(rendered.pdf).pages)
@@ -499,16 +503,16 @@ def test_thai_copied_out_of_the_pdf_is_the_thai_on_the_page(rendered: brief.Brie
     assert sorted(run for run in runs if run not in html) == []
 
 
-def test_page_numbers_are_in_the_briefs_digits(rendered: brief.BriefFiles, tmp_path: Path) -> None:
+def test_page_numbers_are_in_the_briefs_digits(rendered: brief_files.BriefFiles, tmp_path: Path) -> None:
     pages = [page.extract_text() for page in PdfReader(rendered.pdf).pages]
     assert "หน้า ๑ / ๔" in pages[0]
     assert "หน้า ๔ / ๔" in pages[3]
     config = replace(CONFIG, brief=replace(CONFIG.brief, thai_numerals=False))
-    arabic = brief.write_brief(demo_outcome(), config, output=tmp_path, folders=[TEMPLATES])
+    arabic = brief_files.write_brief(demo_outcome(), config, output=tmp_path, folders=[TEMPLATES])
     assert "หน้า 1 / 4" in PdfReader(arabic.pdf).pages[0].extract_text()
 
 
-def test_the_html_brief_stands_alone(rendered: brief.BriefFiles, tmp_path: Path) -> None:
+def test_the_html_brief_stands_alone(rendered: brief_files.BriefFiles, tmp_path: Path) -> None:
     # It loaded Sarabun from file:// paths inside the installed package: elsewhere (a phone, Drive) it
     # showed the server's folders and fell back to another font.
     html = rendered.html.read_text(encoding="utf-8")
@@ -519,11 +523,11 @@ def test_the_html_brief_stands_alone(rendered: brief.BriefFiles, tmp_path: Path)
     # Opened from another folder, with no access to otop_sync's files: still set in Sarabun.
     elsewhere = tmp_path / "copy.html"
     elsewhere.write_text(html, encoding="utf-8")
-    _, pages = brief.render_pdf(html, allowed=[tmp_path], timeout_seconds=60)
+    _, pages = brief_pdf.render_pdf(html, allowed=[tmp_path], timeout_seconds=60)
     assert pages == rendered.pages
 
 
-def test_the_charts_axes_run_through_zero_and_a_zero_is_drawn(rendered: brief.BriefFiles) -> None:
+def test_the_charts_axes_run_through_zero_and_a_zero_is_drawn(rendered: brief_files.BriefFiles) -> None:
     from otop_sync.charts import ZERO_BAR
 
     html = rendered.html.read_text(encoding="utf-8")

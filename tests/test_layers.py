@@ -42,6 +42,8 @@ ADAPTERS = {
     "otop_sync.google_api",
     "otop_sync.http_transport",
     "otop_sync.brief",
+    "otop_sync.brief_pdf",
+    "otop_sync.brief_files",
     "otop_sync.brief_renderer",
 }
 USE_CASE_AND_ABOVE = {

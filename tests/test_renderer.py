@@ -16,18 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from otop_sync.brief import (
-    TEMPORARY_PREFIX,
-    RendererStopped,
-    WarmRenderer,
-    check_renderer,
-    font_folder,
-    render_pdf,
-    sample_page,
-    write_brief,
-)
+from otop_sync.brief_files import write_brief
+from otop_sync.brief_pdf import TEMPORARY_PREFIX, WarmRenderer, check_renderer, render_pdf, sample_page
+from otop_sync.brief_renderer import font_folder
 from otop_sync.demo import DEMO_AS_OF, demo_tabs
-from otop_sync.errors import BriefError
+from otop_sync.errors import BriefError, RendererStopped
 from otop_sync.settings import shipped_dir
 from otop_sync.sources.memory import MemorySource
 
@@ -72,7 +65,7 @@ def test_a_parent_killed_mid_render_leaves_no_renderer_and_its_folder_goes_with_
                 f"""
                 import sys
                 from pathlib import Path
-                from otop_sync.brief import render_pdf
+                from otop_sync.brief_pdf import render_pdf
                 render_pdf(sys.stdin.read(), allowed=[Path({str(font_folder())!r})], timeout_seconds=120)
                 """
             ),

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from otop_sync.app import App
-from otop_sync.brief import WarmRenderer
+from otop_sync.brief_pdf import WarmRenderer
 from otop_sync.config import Config, ScheduledJob
 from otop_sync.demo import BASE_HEADER, BASE_YEAR_TAB, RESPONSE_HEADER, RESPONSES_TAB
 from otop_sync.jobs import PlannedJob, fire_times, plan_jobs

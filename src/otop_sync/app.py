@@ -46,7 +46,8 @@ from otop_sync.sync import sync
 from otop_sync.tables import BriefLink
 
 if TYPE_CHECKING:
-    from otop_sync.brief import BriefFiles, WarmRenderer
+    from otop_sync.brief_files import BriefFiles
+    from otop_sync.brief_pdf import WarmRenderer
     from otop_sync.drive import DriveClient, Published
     from otop_sync.google_forms import FormsClient
     from otop_sync.line import LineClient
@@ -272,7 +273,7 @@ class App:
 
     def _brief(self, outcome: Outcome) -> tuple[BriefFiles | None, BriefError | None]:
         """The brief, or why not: the tabs are written already, and the previous brief stays."""
-        from otop_sync.brief import write_brief
+        from otop_sync.brief_files import write_brief
 
         settings = self.config.brief
         try:

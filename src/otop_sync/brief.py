@@ -1,32 +1,18 @@
-"""The executive brief: the quarter in Thai, as HTML and an A4 PDF, for the monthly executive meeting.
+"""The executive brief's page: the quarter in Thai, as HTML, for the monthly executive meeting.
 
-The only module that imports Jinja2, WeasyPrint and segno. The page is built from the same results as
-the tabs; the PDF is rendered in a separate process with a time limit, and its resources are fetched
-only from otop_sync's own fonts and templates or ``data:`` URLs: nothing a district typed can make it
-read a file or reach the network.
+The page is built from the same results as the tabs; it imports Jinja2 and segno (the QR code). The PDF
+is rendered from it in a separate process (``brief_pdf.py`` supervises it, ``brief_renderer.py`` is the
+child), and the files are written by ``brief_files.py``.
 """
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import itertools
-import json
-import logging
-import os
 import re
-import selectors
-import shutil
-import signal
-import subprocess
-import sys
-import tempfile
-import time
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -35,8 +21,7 @@ import jinja2
 import segno
 from markupsafe import Markup
 
-from otop_sync.atomic import atomic_target
-from otop_sync.brief_renderer import FONT_FAMILY, font_folder
+from otop_sync.brief_renderer import font_folder
 from otop_sync.charts import (
     SUMMARY_FROM,
     Threshold,
@@ -46,14 +31,12 @@ from otop_sync.charts import (
     products_chart,
 )
 from otop_sync.config import Config
-from otop_sync.embedded_fonts import standalone
-from otop_sync.errors import BriefError, RendererStopped
+from otop_sync.errors import BriefError
 from otop_sync.grading import DistrictResult, Status, Timeliness
 from otop_sync.numerals import Numerals
 from otop_sync.outcome import Issue, Outcome
-from otop_sync.periods import BE_OFFSET, Month, format_thai_date, format_thai_moment, to_bangkok
+from otop_sync.periods import Month, format_thai_date, format_thai_moment, to_bangkok
 from otop_sync.rules import Rubric
-from otop_sync.statefile import WrongShape, aware, read_state
 from otop_sync.tables import FLAGGED, NO_GRADE, REJECTED, baht, grade_text, needs_text, round_text, rounded
 
 TEMPLATE = "brief.html.j2"
@@ -63,15 +46,6 @@ FONT_FILES = (
     ("Sarabun-Regular.ttf", 400, "normal"),
     ("Sarabun-Bold.ttf", 700, "normal"),
 )
-log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class BriefFiles:
-    html: Path
-    pdf: Path
-    pages: int
-    newest: bool = True  # brief-latest is this edition (not an older one rendered later)
 
 
 # The page's content -------------------------------------------------------------------------------
@@ -433,288 +407,3 @@ def render_html(outcome: Outcome, config: Config, *, folders: Sequence[Path]) ->
         raise BriefError(f"template {TEMPLATE}: {exc}") from exc
     except (TypeError, ValueError, AttributeError, KeyError) as exc:  # a custom template's mistake
         raise BriefError(f"template {TEMPLATE}: {type(exc).__name__}: {exc}") from exc
-
-
-def renderer_environment() -> dict[str, str]:
-    """The renderer's environment: ours, with a font configuration that knows no system font (fonts.conf)."""
-    return {**os.environ, "FONTCONFIG_FILE": str(Path(__file__).with_name("fonts.conf"))}
-
-
-TEMPORARY_PREFIX = "otop-sync-brief-"
-
-
-def render_pdf(
-    html: str, *, allowed: Iterable[Path], timeout_seconds: float = 60, renderer: WarmRenderer | None = None
-) -> tuple[bytes, int]:
-    """The PDF and its page count, rendered by a child process that is killed at the time limit.
-
-    A child process rather than a thread or a fork: a thread cannot be stopped, and forking the
-    scheduler's threaded process can copy a lock that another thread holds. The child dies with its
-    parent and keeps the time limit itself, so a parent killed mid-render leaves no renderer behind; the
-    folder such a parent leaves is removed by the next render. A `renderer` kept warm by a long-running
-    service renders instead of a fresh child, under the same limits."""
-    if renderer is not None:
-        return renderer.render(html, allowed=allowed, timeout_seconds=timeout_seconds)
-    remove_abandoned_folders()
-    folder = Path(tempfile.mkdtemp(prefix=f"{TEMPORARY_PREFIX}{os.getpid()}-"))
-    try:
-        target = folder / "brief.pdf"
-        command = [
-            sys.executable,
-            "-m",
-            "otop_sync.brief_renderer",
-            str(os.getpid()),
-            f"{timeout_seconds:g}",
-            str(target),
-        ]
-        command.extend(str(p) for p in allowed)
-        try:
-            done = subprocess.run(
-                command,
-                input=html.encode(),
-                capture_output=True,
-                timeout=timeout_seconds,
-                check=False,
-                env=renderer_environment(),
-            )
-        except subprocess.TimeoutExpired:
-            raise BriefError(
-                f"rendering the PDF took longer than {timeout_seconds:g} s ([brief] timeout_seconds)"
-            ) from None
-        if done.returncode < 0:
-            raise RendererStopped(f"the renderer was stopped by {signal.Signals(-done.returncode).name}")
-        if done.returncode != 0:
-            lines = done.stderr.decode(errors="replace").strip().splitlines() or ["no message"]
-            raise BriefError(lines[-1].removeprefix("otop-sync: error: "))
-        return target.read_bytes(), int(done.stdout.decode().strip() or 0)
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-
-
-# WeasyPrint's process grows by about a quarter of a megabyte a brief and never gives it back (measured:
-# 76 MB after the first demo brief, 144 MB after 250), and a service runs for years: a renderer is
-# replaced after this many briefs, which kept it under 100 MB, for a second's start every fifty briefs.
-RENDERS_PER_PROCESS = 50
-
-
-class WarmRenderer:
-    """One renderer process kept for a long-running service (the scheduler), so that a brief costs its
-    rendering and not a fresh start of WeasyPrint, about a second. It keeps the guarantees of a one-off
-    render: it dies with its parent and each page has its time limit; after a time-out or a crash it is
-    replaced, for the next brief, and so it is after `renders_per_process` briefs, lest it grow."""
-
-    def __init__(self, renders_per_process: int = RENDERS_PER_PROCESS) -> None:
-        self._process: subprocess.Popen[bytes] | None = None
-        self._renders_per_process = renders_per_process
-        self._renders = 0  # answered by the current process
-
-    @property
-    def pid(self) -> int | None:
-        return self._process.pid if self._process is not None else None
-
-    def start(self) -> None:
-        """Start the renderer now (it warms up while the service does other things), if it is not up."""
-        if self._process is not None and self._process.poll() is not None:
-            self._discard()  # it died between briefs
-        if self._process is None:
-            self._renders = 0
-            command = [sys.executable, "-m", "otop_sync.brief_renderer", "serve", str(os.getpid())]
-            self._process = subprocess.Popen(
-                command,
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL,
-                bufsize=0,
-                env=renderer_environment(),
-            )
-
-    def close(self) -> None:
-        self._discard()
-
-    def _discard(self) -> int | None:
-        """Stop the renderer, reap it and close its pipes; its exit status, if it had one."""
-        process, self._process = self._process, None
-        if process is None:
-            return None
-        if process.poll() is None:
-            process.kill()
-        code = process.wait()
-        for pipe in (process.stdin, process.stdout):
-            if pipe is not None:
-                with contextlib.suppress(OSError):  # a pipe to a dead renderer may refuse to flush
-                    pipe.close()
-        return code
-
-    def render(self, html: str, *, allowed: Iterable[Path], timeout_seconds: float) -> tuple[bytes, int]:
-        self.start()
-        process = self._process
-        assert process is not None
-        assert process.stdin is not None
-        assert process.stdout is not None
-        remove_abandoned_folders()
-        folder = Path(tempfile.mkdtemp(prefix=f"{TEMPORARY_PREFIX}{os.getpid()}-"))
-        try:
-            target, page = folder / "brief.pdf", html.encode()
-            request = {"target": str(target), "roots": [str(p) for p in allowed], "bytes": len(page)}
-            try:
-                process.stdin.write(
-                    json.dumps({**request, "seconds": timeout_seconds}).encode() + b"\n" + page
-                )
-            except OSError:
-                self._discard()
-                raise BriefError("the renderer had stopped; a new one renders the next brief") from None
-            answer = _read_line(process.stdout.fileno(), time.monotonic() + timeout_seconds)
-            if answer is None:
-                self._discard()
-                raise BriefError(
-                    f"rendering the PDF took longer than {timeout_seconds:g} s ([brief] timeout_seconds)"
-                )
-            if not answer:
-                code = self._discard() or 0
-                if code < 0:
-                    raise RendererStopped(f"the renderer was stopped by {signal.Signals(-code).name}")
-                raise BriefError(f"the renderer ended with status {code}")
-            result = json.loads(answer)
-            if "error" in result:
-                raise BriefError(str(result["error"]))
-            return target.read_bytes(), int(result["pages"])
-        finally:
-            shutil.rmtree(folder, ignore_errors=True)
-            self._count_one()
-
-    def _count_one(self) -> None:
-        """After a render, replace a renderer that has served its share: the next one warms up now."""
-        if self._process is None:
-            return  # already discarded, after a time-out or a crash
-        self._renders += 1
-        if self._renders >= self._renders_per_process:
-            self._discard()
-            with contextlib.suppress(OSError):  # if it cannot start now, the next brief tries and says why
-                self.start()
-
-
-def _read_line(descriptor: int, deadline: float) -> bytes | None:
-    """One line from the renderer: None when the deadline passes first, b"" when it has gone."""
-    buffer = b""
-    with selectors.DefaultSelector() as selector:
-        selector.register(descriptor, selectors.EVENT_READ)
-        while b"\n" not in buffer:
-            left = deadline - time.monotonic()
-            if left <= 0 or not selector.select(left):
-                return None
-            chunk = os.read(descriptor, 65536)
-            if not chunk:
-                return b""
-            buffer += chunk
-    return buffer
-
-
-def remove_abandoned_folders() -> None:
-    """Remove the temporary folders of renders whose process is gone (killed before it could clean)."""
-    for folder in Path(tempfile.gettempdir()).glob(f"{TEMPORARY_PREFIX}*-*"):
-        pid = folder.name.removeprefix(TEMPORARY_PREFIX).split("-", 1)[0]
-        if pid.isdigit() and not _alive(int(pid)):
-            shutil.rmtree(folder, ignore_errors=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # another user's process
-    return True
-
-
-def sample_page() -> str:
-    """One line of Thai set as the brief sets it (the Sarabun files declared): what `check` renders."""
-    faces = "".join(
-        f'@font-face {{ font-family: "{FONT_FAMILY}"; src: url("{face["url"]}"); '
-        f"font-weight: {face['weight']}; font-style: {face['style']}; }}"
-        for face in font_faces()
-    )
-    style = f'{faces} body {{ font-family: "{FONT_FAMILY}"; }}'
-    return f'<html lang="th"><style>{style}</style><p>น้ำ ที่ หนึ่ง</p></html>'
-
-
-def check_renderer(*, timeout_seconds: float) -> int:
-    """Render the sample page as a brief is rendered (the child process, Pango, the Sarabun files, the
-    check that no other font slipped in): its page count, or BriefError saying what to install."""
-    _, pages = render_pdf(sample_page(), allowed=[font_folder()], timeout_seconds=timeout_seconds)
-    return pages
-
-
-def write_brief(
-    outcome: Outcome,
-    config: Config,
-    *,
-    output: Path,
-    folders: Sequence[Path],
-    timeout_seconds: float = 60,
-    renderer: WarmRenderer | None = None,
-) -> BriefFiles:
-    """Render and write brief-<quarter>-<B.E. date>.html/.pdf and brief-latest.html/.pdf, atomically."""
-    page = render_html(outcome, config, folders=folders)
-    try:
-        pdf, pages = render_pdf(
-            page, allowed=[*folders, font_folder()], timeout_seconds=timeout_seconds, renderer=renderer
-        )
-    except RendererStopped as exc:
-        raise RendererStopped(
-            f"stopped: the brief of {outcome.quarter.label} was not rendered ({exc})"
-        ) from None
-    # The file stands alone, its fonts inside it: opened from Drive or on a phone, it looks as printed.
-    html = standalone(page, (font_folder() / name for name, _, _ in FONT_FILES)).encode()
-    day = to_bangkok(outcome.as_of)
-    stem = f"brief-{outcome.quarter.code}-{day.year + BE_OFFSET:04d}-{day.month:02d}-{day.day:02d}"
-    files = [(f"{stem}.html", html), (f"{stem}.pdf", pdf)]
-    latest = latest_edition(output)
-    newest = latest is None or latest <= outcome.as_of
-    if newest:
-        marker = json.dumps({"as_of": outcome.as_of.isoformat(), "edition": stem}).encode()
-        files += [("brief-latest.html", html), ("brief-latest.pdf", pdf), (LATEST_MARKER, marker)]
-    try:
-        output.mkdir(parents=True, exist_ok=True)
-        # Every file written in full before any replaces its old self: a disk that fills up leaves the
-        # previous edition whole, never a latest HTML of one edition beside a latest PDF of another.
-        with contextlib.ExitStack() as replacing:
-            for name, content in files:
-                replacing.enter_context(atomic_target(output / name, mode=0o644)).write_bytes(content)
-    except OSError as exc:
-        raise BriefError(f"cannot write the brief into {output}: {exc.strerror or exc}") from exc
-    log.info("brief written: %s (%d pages)", output / f"{stem}.pdf", pages)
-    if not newest:
-        assert latest is not None
-        log.info("brief-latest stays the edition as of %s, newer than this one", latest.isoformat())
-    return BriefFiles(output / f"{stem}.html", output / f"{stem}.pdf", pages, newest)
-
-
-# Which edition brief-latest is: it is always the newest by as-of, never an older one rendered later.
-LATEST_MARKER = "brief-latest.json"
-
-
-def latest_edition(output: Path) -> datetime | None:
-    """The as-of time of the edition brief-latest holds; None when there is none (or no marker)."""
-
-    def parse(raw: Any) -> datetime:
-        if not isinstance(raw, dict):
-            raise WrongShape("not a JSON object")
-        return aware(raw.get("as_of"))
-
-    return read_state(output / LATEST_MARKER, parse, empty=None)
-
-
-def write_qr(url: str, output: Path) -> tuple[Path, Path]:
-    """The form's QR code as SVG and PNG, for the province's letter."""
-    if not url:
-        raise BriefError("no form_url in province.toml: nothing to encode")
-    code = segno.make(url, error="m")
-    svg, png = output / "form-qr.svg", output / "form-qr.png"
-    try:
-        output.mkdir(parents=True, exist_ok=True)
-        code.save(str(svg), scale=10, border=4)
-        code.save(str(png), scale=10, border=4)
-    except OSError as exc:
-        raise BriefError(f"cannot write the QR code into {output}: {exc.strerror or exc}") from exc
-    return svg, png

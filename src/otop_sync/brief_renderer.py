@@ -1,7 +1,7 @@
 """The PDF renderer's process: the child that WeasyPrint runs in, and its entry point.
 
 `python -m otop_sync.brief_renderer PARENT SECONDS OUT.pdf ROOT...` renders the page on standard input
-once; `… serve PARENT` renders page after page for a service that keeps it warm (brief.WarmRenderer). It
+once; `… serve PARENT` renders page after page for a service that keeps it warm (brief_pdf.WarmRenderer). It
 imports only what it renders with (WeasyPrint, the fonts it serves), not otop_sync's grading, Jinja2 or
 segno: it starts sooner and holds less. It dies with its parent, and within its time limit even when
 nobody is left to enforce it. Resources come only from otop_sync's own folders or ``data:`` URLs.

@@ -104,7 +104,7 @@ def check_drive(config: Config, client: Callable[[], DriveClient]) -> Findings:
 
 
 def check_renderer(config: Config) -> Findings:
-    from otop_sync.brief import check_renderer as render_a_page
+    from otop_sync.brief_pdf import check_renderer as render_a_page
 
     try:
         render_a_page(timeout_seconds=config.brief.timeout_seconds)

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from otop_sync.app import App, Target
-    from otop_sync.brief import WarmRenderer
+    from otop_sync.brief_pdf import WarmRenderer
     from otop_sync.form_questions import FormSpec
     from otop_sync.outcome import Outcome
     from otop_sync.periods import Quarter
@@ -365,7 +365,7 @@ def _brief(args: argparse.Namespace) -> int:
 
 
 def _qr(args: argparse.Namespace) -> int:
-    from otop_sync.brief import write_qr
+    from otop_sync.brief_files import write_qr
     from otop_sync.settings import config_dir, load_config
 
     config = load_config(config_dir(args.config))
@@ -430,7 +430,7 @@ def _message(args: argparse.Namespace) -> int:
 
 def _schedule(args: argparse.Namespace) -> int:
     from otop_sync import jobs, scheduler
-    from otop_sync.brief import WarmRenderer
+    from otop_sync.brief_pdf import WarmRenderer
 
     # One renderer for the service's life: a brief costs its rendering, not a fresh start of WeasyPrint.
     app = _app(args, renderer=WarmRenderer())
