@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -29,9 +29,9 @@ from otop_sync.checkup import (
     check_schedule,
     check_source,
 )
-from otop_sync.config import Action, Config
+from otop_sync.config import Action, Config, ScheduledJob
 from otop_sync.demo import DEMO_AS_OF, DEMO_PROVINCE, demo_tabs
-from otop_sync.errors import BriefError, OtopSyncError, PublishError, UsageError
+from otop_sync.errors import BriefError, OtopSyncError, PublishError, Stopped, UsageError
 from otop_sync.messages import Message, announcement, reminder
 from otop_sync.numerals import Numerals
 from otop_sync.outcome import Outcome
@@ -94,6 +94,11 @@ class Result:
     published: Published | None = None  # this run's edition on Google Drive
     message: Message | None = None
     delivery: str = ""  # what became of the message, in one line
+
+    @property
+    def line(self) -> str:
+        """The run in one line, for the log and the record of runs."""
+        return f"{self.delivery} ({self.summary})" if self.delivery else self.summary
 
 
 class App:
@@ -193,9 +198,91 @@ class App:
         digest = hashlib.sha256(what.encode()).hexdigest()[:16]
         return self.config.service.state_dir / f"otop-sync-{digest}.lock"
 
-    # Running -----------------------------------------------------------------------------------------
+    # Running: the verbs ---------------------------------------------------------------------------------
 
-    def run(
+    def sync(
+        self,
+        target: Target,
+        *,
+        who: str,
+        as_of: datetime | None = None,
+        quarter: Quarter | None = None,
+        regrade: bool = False,
+        dry_run: bool = False,
+        brief: bool = True,
+        before_write: Callable[[], None] | None = None,
+    ) -> Result:
+        """Read, grade and write the tabs; then render the brief (`brief`) and publish it ([drive]).
+        `dry_run`: compute and report, write nothing. `before_write` may raise to abandon the run
+        before its first write (the service stopping)."""
+        return self._run(
+            Action.SYNC,
+            target,
+            who=who,
+            as_of=as_of,
+            quarter=quarter,
+            regrade=regrade,
+            write=not dry_run,
+            brief=brief and not dry_run,
+            before_write=before_write,
+        )
+
+    def render_brief(
+        self, target: Target, *, who: str, as_of: datetime | None = None, quarter: Quarter | None = None
+    ) -> Result:
+        """The brief again from the spreadsheet as it is, published like any edition; no tab is written."""
+        return self._run(Action.SYNC, target, who=who, as_of=as_of, quarter=quarter, write=False, brief=True)
+
+    def message(
+        self,
+        action: Action,
+        target: Target,
+        *,
+        who: str,
+        as_of: datetime | None = None,
+        quarter: Quarter | None = None,
+        send: bool = True,
+    ) -> Result:
+        """A reminder or an announcement (`action`), built from the spreadsheet and sent to the LINE group
+        (`send`; else only built)."""
+        if action is Action.SYNC:
+            raise UsageError("a sync is not a message")
+        return self._run(action, target, who=who, as_of=as_of, quarter=quarter, send=send)
+
+    def run_job(
+        self, job: ScheduledJob, target: Target, *, before_write: Callable[[], None] | None = None
+    ) -> Result:
+        """One scheduled job of schedule.toml: its sync (with its brief) or its message."""
+        who = f"scheduled {job.name}"
+        if job.action is Action.SYNC:
+            return self.sync(target, who=who, brief=job.brief, before_write=before_write)
+        return self.message(job.action, target, who=who)
+
+    def perform(self, job: str, call: Callable[[], Result], *, tell: bool = False) -> Result:
+        """Run `call` as `job` and record how it went, the same way for a scheduled job and a manual run:
+        a success; a failure (an error, or a brief not written or not published: the tabs stand); or owed,
+        when the service stopping abandoned it before any write. `tell`: alert the operator when a streak
+        of failures begins or ends (the scheduled jobs)."""
+        before = self.book.load().get(job, {}) if tell else {}
+        try:
+            result = call()
+        except Stopped as exc:
+            self.book.record(RunRecord(job, self.clock(), False, str(exc)), kind="owed")
+            raise
+        except Exception as exc:
+            reason = str(exc) if isinstance(exc, OtopSyncError) else f"{type(exc).__name__}: {exc}"
+            self.record(job, False, reason)
+            if tell:
+                self.alert(job, ok=False, summary=reason, before=before)
+            raise
+        ok = result.brief_error is None
+        summary = result.line if ok else str(result.brief_error)
+        self.record(job, ok, summary)
+        if tell:
+            self.alert(job, ok=ok, summary=summary, before=before)
+        return result
+
+    def _run(
         self,
         action: Action,
         target: Target,
@@ -321,6 +408,33 @@ class App:
             timeout_seconds=google.timeout_seconds,
             retry_for_seconds=google.retry_for_seconds,
         )
+
+    def status(self, now: datetime) -> tuple[bool, str, list[str]]:
+        """Whether the service is healthy and why (the HEALTHCHECK), and what `otop-sync status` lists:
+        each job's last success, failure or debt, then each job's next fire time."""
+        from otop_sync import jobs
+        from otop_sync.periods import format_be_datetime
+
+        planned = jobs.plan_jobs(self.config)
+        grace = timedelta(hours=self.config.service.catch_up_hours)
+        healthy, why = jobs.health(planned, self.book, now=now, grace=grace)
+        records = self.book.load()
+        lines = [
+            f"{job}: last {kind} {format_be_datetime(record.at)} ({record.at.isoformat()}): {record.summary}"
+            for job, kinds in sorted(records.items())
+            for kind, record in sorted(kinds.items())
+        ] or ["no run recorded yet"]
+        return (
+            healthy,
+            ("healthy: " if healthy else "unhealthy: ") + why,
+            [*lines, *jobs.describe(planned, now)],
+        )
+
+    def qr(self, output: Path | None = None) -> tuple[Path, Path]:
+        """The form's QR code (SVG and PNG) for the province's letter, in `output` or the briefs folder."""
+        from otop_sync.brief_files import write_qr
+
+        return write_qr(self.config.province.form_url, output or self.config.brief.output)
 
     def last_published(self) -> Published | None:
         """The latest brief on Google Drive, as the last publication recorded it; None without [drive]."""

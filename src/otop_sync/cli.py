@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from datetime import datetime
     from pathlib import Path
 
-    from otop_sync.app import App, Target
+    from otop_sync.app import App, Result, Target
     from otop_sync.brief_pdf import WarmRenderer
     from otop_sync.form_questions import FormSpec
     from otop_sync.outcome import Outcome
@@ -297,31 +297,28 @@ def _run(args: argparse.Namespace) -> int:
     import json
     import logging
 
-    from otop_sync.config import Action
     from otop_sync.outcome import as_json
 
     app = _app(args)
-    try:
+
+    def sync() -> Result:
         target = _target(app, args, "run", writes=not args.dry_run)
-        result = app.run(
-            Action.SYNC,
+        return app.sync(
             target,
             who="manual run",
             as_of=args.as_of,
             quarter=args.quarter,
             regrade=args.regrade,
-            write=not args.dry_run,
-            brief=not (args.dry_run or args.no_brief),
+            dry_run=args.dry_run,
+            brief=not args.no_brief,
         )
-    except OtopSyncError as exc:
-        # Recorded like a scheduled run's failure: `status` shows it beside the others.
-        if not args.dry_run:
-            app.record("manual", False, str(exc))
-        raise
-    if not args.dry_run:
+
+    if args.dry_run:
+        result = sync()  # writes nothing, and is not recorded
+    else:
+        # Recorded like a scheduled run: `status` shows it beside the others.
+        result = app.perform("manual", sync)
         logging.getLogger("otop_sync").info("run: ok: %s", result.summary)
-        failure = result.brief_error  # the tabs are written, the brief is not: a failed run all the same
-        app.record("manual", failure is None, result.summary if failure is None else str(failure))
     brief: dict[str, object] | None = None
     if result.brief is not None:
         brief = {"html": str(result.brief.html), "pdf": str(result.brief.pdf), "pages": result.brief.pages}
@@ -343,17 +340,13 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _brief(args: argparse.Namespace) -> int:
-    from otop_sync.config import Action
 
     app = _app(args)
-    result = app.run(
-        Action.SYNC,
-        _target(app, args, "brief"),
-        who="brief",
-        as_of=args.as_of,
-        quarter=args.quarter,
-        write=False,
-        brief=True,
+    result = app.perform(
+        "manual",
+        lambda: app.render_brief(
+            _target(app, args, "brief"), who="brief", as_of=args.as_of, quarter=args.quarter
+        ),
     )
     if result.brief_error is not None:
         raise result.brief_error
@@ -365,12 +358,9 @@ def _brief(args: argparse.Namespace) -> int:
 
 
 def _qr(args: argparse.Namespace) -> int:
-    from otop_sync.brief_files import write_qr
-    from otop_sync.settings import config_dir, load_config
-
-    config = load_config(config_dir(args.config))
-    svg, png = write_qr(config.province.form_url, args.output or config.brief.output)
-    print(f"wrote {svg} and {png} for {config.province.form_url}")
+    app = _app(args)
+    svg, png = app.qr(args.output)
+    print(f"wrote {svg} and {png} for {app.config.province.form_url}")
     return 0
 
 
@@ -419,9 +409,13 @@ def _message(args: argparse.Namespace) -> int:
     # A dry run messages nobody: it may show what the demo would send.
     target = _target(app, args, args.kind, unattended=not args.dry_run, writes=False)
     who = args.kind + (" (dry run)" if args.dry_run else "")
-    result = app.run(
-        Action(args.kind), target, who=who, as_of=args.as_of, quarter=args.quarter, send=not args.dry_run
-    )
+
+    def message() -> Result:
+        return app.message(
+            Action(args.kind), target, who=who, as_of=args.as_of, quarter=args.quarter, send=not args.dry_run
+        )
+
+    result = message() if args.dry_run else app.perform("manual", message)
     if result.message is not None:
         print(result.message.text)
     print(result.delivery)
@@ -457,28 +451,9 @@ def _schedule(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
-    from datetime import timedelta
-
-    from otop_sync import jobs
-    from otop_sync.periods import format_be_datetime
-    from otop_sync.runs import RunBook
-    from otop_sync.settings import config_dir, load_config
-
-    config = load_config(config_dir(args.config))
-    now = _now()
-    book = RunBook(config.service.state_dir)
-    planned = jobs.plan_jobs(config)
-    healthy, why = jobs.health(planned, book, now=now, grace=timedelta(hours=config.service.catch_up_hours))
-    verdict = ("healthy: " if healthy else "unhealthy: ") + why
+    healthy, verdict, lines = _app(args).status(_now())
     if not args.check:
-        records = book.load()
-        for job, kinds in sorted(records.items()):
-            for kind, record in sorted(kinds.items()):
-                when = f"{format_be_datetime(record.at)} ({record.at.isoformat()})"
-                print(f"{job}: last {kind} {when}: {record.summary}")
-        if not records:
-            print("no run recorded yet")
-        for line in jobs.describe(planned, now):
+        for line in lines:
             print(line)
     print(verdict)
     return 0 if healthy or not args.check else 1

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from otop_sync.app import App, Target
-from otop_sync.config import Action, Config, ScheduledJob
+from otop_sync.config import Config, ScheduledJob
 from otop_sync.errors import OtopSyncError, Stopped
 from otop_sync.jobs import STARTED, PlannedJob, describe, missed_jobs, plan_jobs
 from otop_sync.runs import RunBook, RunRecord
@@ -41,42 +41,31 @@ class Runner:
         self.idle.set()
 
     def run_job(self, job: ScheduledJob) -> bool:
+        """Run the job through the App, which records it and alerts the operator; log it in one line."""
         self.idle.clear()
         started = time.monotonic()
-        before = self.book.load().get(job.name, {})
         try:
-            line = self._run(job)
+            result = self.app.perform(
+                job.name,
+                lambda: self.app.run_job(job, self.make_target(), before_write=self._not_stopping),
+                tell=True,
+            )
         except Stopped as exc:
             # Not a failure: the operator stopped the service. The run is owed, and the start-up's
             # catch-up makes it up; nobody is alerted, and the health check does not turn red for it.
             log.info("%s: %s; owed to the next start", job.name, exc)
-            self.book.record(RunRecord(job.name, self.app.clock(), False, str(exc)), kind="owed")
             return False
         except Exception as exc:  # a failed run is logged, recorded and told; the scheduler goes on
             reason = str(exc) if isinstance(exc, OtopSyncError) else f"{type(exc).__name__}: {exc}"
             log.error("%s: failed after %.1f s: %s", job.name, time.monotonic() - started, reason)
-            self.app.record(job.name, False, reason)
-            self.app.alert(job.name, ok=False, summary=reason, before=before)
             return False
-        else:
-            log.info("%s: ok: %s", job.name, line)
-            self.app.record(job.name, True, line)
-            self.app.alert(job.name, ok=True, summary=line, before=before)
-            return True
         finally:
             self.idle.set()
-
-    def _run(self, job: ScheduledJob) -> str:
-        result = self.app.run(
-            job.action,
-            self.make_target(),
-            who=f"scheduled {job.name}",
-            brief=job.brief,
-            before_write=self._not_stopping,
-        )
         if result.brief_error is not None:
-            raise result.brief_error
-        return f"{result.delivery} ({result.summary})" if job.action is not Action.SYNC else result.summary
+            log.error("%s: failed after %.1f s: %s", job.name, time.monotonic() - started, result.brief_error)
+            return False
+        log.info("%s: ok: %s", job.name, result.line)
+        return True
 
     def _not_stopping(self) -> None:
         if self.stop.is_set():
