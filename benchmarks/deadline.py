@@ -24,12 +24,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from otop_sync.config import Action
 from otop_sync.errors import OtopSyncError
+from otop_sync.google_api import load_credentials
 from otop_sync.google_forms import SCOPE_READ, FormsClient
 from otop_sync.http_transport import RetryPolicy
 from otop_sync.line import LineClient
 from otop_sync.messages import Message
 from otop_sync.periods import BANGKOK
-from otop_sync.sources.google import GoogleSheetsSource, load_credentials
+from otop_sync.sources.google import GoogleSheetsSource
 from otop_sync.sync import sync
 from tests.conftest import CONFIG
 from tests.fake_line import GROUP, TOKEN

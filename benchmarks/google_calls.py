@@ -27,12 +27,13 @@ from google.auth.transport.requests import AuthorizedSession, Request
 
 from otop_sync.config import Config
 from otop_sync.demo import BASE_HEADER, BASE_YEAR_TAB, RESPONSE_HEADER, RESPONSES_TAB
+from otop_sync.google_api import load_credentials
 from otop_sync.periods import BANGKOK, Quarter
 from otop_sync.responses import Tab
 from otop_sync.rules import District
 from otop_sync.settings import load_config, shipped_dir
 from otop_sync.sources.contract import SheetData
-from otop_sync.sources.google import GoogleSheetsSource, load_credentials
+from otop_sync.sources.google import GoogleSheetsSource
 from otop_sync.sync import decide, sync
 from tests.fake_sheets import FakeSheetsAPI, service_account_file
 

@@ -19,8 +19,10 @@ import requests
 
 from otop_sync.demo import BASE_HEADER, BASE_YEAR_TAB, RESPONSE_HEADER, RESPONSES_TAB, demo_tabs
 from otop_sync.errors import SourceError
+from otop_sync.google_api import load_credentials
 from otop_sync.lengths import utf16_length
-from otop_sync.sources.google import STAGING, GoogleSheetsSource, load_credentials
+from otop_sync.sources.google import GoogleSheetsSource
+from otop_sync.sources.sheets_batch import STAGING
 from otop_sync.sources.workbook import WorkbookSource, write_new_workbook
 from otop_sync.tables import CELL_TEXT_LIMIT
 
@@ -294,7 +296,7 @@ def test_a_write_larger_than_a_request_should_be_is_assembled_out_of_sight_and_s
     whole = FakeSheetsAPI()
     whole.add_spreadsheet(KEY, api_tabs(*demo_tabs()))
     run(source(whole, key_file))
-    monkeypatch.setattr("otop_sync.sources.google.PAYLOAD_LIMIT", SMALL)
+    monkeypatch.setattr("otop_sync.sources.sheets_batch.PAYLOAD_LIMIT", SMALL)
     run(source(fake, key_file))
     writes = [c for c in fake.log if c.kind == "batchUpdate"]
     assert len(writes) >= 3
@@ -312,7 +314,7 @@ def test_a_write_larger_than_a_request_should_be_is_assembled_out_of_sight_and_s
 def test_a_staged_write_broken_off_is_cleaned_up_and_done_whole_by_the_retry(
     fake: FakeSheetsAPI, key_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("otop_sync.sources.google.PAYLOAD_LIMIT", SMALL)
+    monkeypatch.setattr("otop_sync.sources.sheets_batch.PAYLOAD_LIMIT", SMALL)
     run(source(fake, key_file))
     before = owned_tables(fake)
     fake.fail("batchUpdate", status=503, times=2)  # the first staging batch, then its retry
@@ -329,7 +331,7 @@ def test_a_staged_write_broken_off_is_cleaned_up_and_done_whole_by_the_retry(
 def test_a_staging_tab_left_by_a_killed_run_is_removed_by_the_next(
     fake: FakeSheetsAPI, key_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("otop_sync.sources.google.PAYLOAD_LIMIT", SMALL)
+    monkeypatch.setattr("otop_sync.sources.sheets_batch.PAYLOAD_LIMIT", SMALL)
     fake.fail("batchUpdate", status=400, times=1)  # not retried: the run ends after its first staging batch
     fake.faults[-1].apply_first = True
     with pytest.raises(SourceError):

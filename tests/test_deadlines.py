@@ -14,12 +14,13 @@ import pytest
 from otop_sync.cli import main
 from otop_sync.config import Action
 from otop_sync.errors import LineError, SourceError
+from otop_sync.google_api import load_credentials
 from otop_sync.google_forms import SCOPE_READ, FormsClient
 from otop_sync.http_transport import RetryPolicy
 from otop_sync.line import LineClient
 from otop_sync.messages import Message
 from otop_sync.periods import BANGKOK
-from otop_sync.sources.google import GoogleSheetsSource, load_credentials
+from otop_sync.sources.google import GoogleSheetsSource
 from otop_sync.sync import sync
 
 from .conftest import CONFIG, bkk

@@ -15,7 +15,7 @@ from openpyxl import load_workbook
 
 from otop_sync.cli import main
 from otop_sync.drive import SCOPE
-from otop_sync.sources.google import load_credentials
+from otop_sync.google_api import load_credentials
 
 from .builders import edit
 from .fake_drive import QUOTA_MESSAGE, FakeDriveAPI, FakeFile

@@ -16,11 +16,13 @@ import requests
 from otop_sync.cells import CellValue, Formula
 from otop_sync.demo import BASE_HEADER, BASE_YEAR_TAB, RESPONSE_HEADER, RESPONSES_TAB, demo_tabs
 from otop_sync.errors import LayoutError, SourceError
+from otop_sync.google_api import load_credentials
 from otop_sync.http_transport import RetryPolicy
 from otop_sync.outcome import Outcome
 from otop_sync.periods import BANGKOK
 from otop_sync.sources.contract import Source
-from otop_sync.sources.google import PROTECTION_NOTE, GoogleSheetsSource, load_credentials
+from otop_sync.sources.google import GoogleSheetsSource
+from otop_sync.sources.sheets_batch import PROTECTION_NOTE
 from otop_sync.sources.workbook import WorkbookSource, write_new_workbook
 from otop_sync.sync import sync
 

@@ -96,6 +96,18 @@ RULES = (
         lambda _, i: i.split(".")[0] == "apscheduler",
     ),
     Rule(
+        "the clients of the other services never import a spreadsheet adapter",
+        lambda m: (
+            m in {"otop_sync.google_api", "otop_sync.google_forms", "otop_sync.drive", "otop_sync.line"}
+        ),
+        lambda _, i: i.startswith("otop_sync.sources"),
+    ),
+    Rule(
+        "the body of a Sheets batch is pure: it imports no client",
+        lambda m: m == "otop_sync.sources.sheets_batch",
+        lambda _, i: i.split(".")[0] in ("google", "gspread", "requests") or i in ADAPTERS,
+    ),
+    Rule(
         "only the Google layer imports google-auth and gspread",
         lambda m: m not in GOOGLE_LAYER,
         lambda _, i: i.split(".")[0] in ("google", "gspread"),
@@ -180,6 +192,12 @@ def test_the_layers_hold_in_the_package() -> None:
             "only the service",
         ),
         ("otop_sync.app", "import gspread", "only the Google layer"),
+        (
+            "otop_sync.google_forms",
+            "from otop_sync.sources.google import quoted",
+            "the clients of the other services never import a spreadsheet adapter",
+        ),
+        ("otop_sync.sources.sheets_batch", "import requests", "the body of a Sheets batch is pure"),
         ("otop_sync.line", "from google.auth import exceptions", "only the Google layer"),
     ],
 )

@@ -163,8 +163,9 @@ class App:
 
     def _google(self, key: str) -> Source:
         # Imported here: the workbook path needs neither gspread nor google-auth.
+        from otop_sync.google_api import load_credentials
         from otop_sync.http_transport import SHEETS_RETRY
-        from otop_sync.sources.google import GoogleSheetsSource, load_credentials
+        from otop_sync.sources.google import GoogleSheetsSource
 
         google = self.config.google
         return GoogleSheetsSource(
@@ -178,8 +179,8 @@ class App:
 
     def forms(self, form_id: str, *, edit: bool) -> FormsClient:
         """The Forms API for one form, asking for the scope to edit it only when `edit`."""
+        from otop_sync.google_api import load_credentials
         from otop_sync.google_forms import SCOPE_EDIT, SCOPE_READ, FormsClient
-        from otop_sync.sources.google import load_credentials
 
         google = self.config.google
         credentials = load_credentials(
@@ -396,7 +397,7 @@ class App:
     def drive(self) -> DriveClient:
         """Google Drive, for the brief: only publishing and `check` ask for the Drive scope."""
         from otop_sync.drive import SCOPE, DriveClient
-        from otop_sync.sources.google import load_credentials
+        from otop_sync.google_api import load_credentials
 
         google = self.config.google
         credentials = load_credentials(

@@ -1,5 +1,6 @@
-"""One way to call a Google REST API (Forms, Drive) with a service account: the deadline transport, one
-retry policy, and the HTTP failures turned into one-line errors.
+"""The Google layer's base: the service account's credentials and signed-in sessions (Sheets, Forms,
+Drive), and one way to call a Google REST API (Forms, Drive): the deadline transport, one retry policy,
+and the HTTP failures turned into one-line errors.
 
 Each client says what it is doing ("read the form", "publish the brief") and how its own refusals read
 (`explain`: a 404 is "no form with ID …" for Forms and "check [drive] folder_id" for Drive); the rest is
@@ -11,14 +12,19 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import stat
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+import google.auth
 import requests
 from google.auth import exceptions as auth_errors
 from google.auth.credentials import Credentials
+from google.auth.transport.requests import AuthorizedSession, Request
+from google.oauth2 import service_account
 from requests.adapters import BaseAdapter
 
 from otop_sync.errors import SourceError
@@ -29,10 +35,71 @@ from otop_sync.http_transport import (
     DeadlineAdapter,
     DeadlineExceeded,
     json_object,
+    mount,
 )
-from otop_sync.sources.google import INSUFFICIENT_SCOPES, authorized_session
 
 log = logging.getLogger("otop_sync")
+SHEETS_SCOPE = "https://www.googleapis.com/auth/spreadsheets"
+# Google's message when a token lacks every scope the method accepts (a 403 like a file not shared).
+INSUFFICIENT_SCOPES = "insufficient authentication scopes"
+
+
+def load_credentials(credentials_file: str | None, scopes: Sequence[str] = (SHEETS_SCOPE,)) -> Credentials:
+    """A service-account key file when one is named, else Google's application default credentials;
+    asking for `scopes` only (the spreadsheet's by default; the Forms commands ask for their own)."""
+    try:
+        if credentials_file:
+            credentials = service_account.Credentials.from_service_account_file(
+                credentials_file, scopes=list(scopes)
+            )
+            _warn_if_others_can_read(credentials_file)
+            return credentials  # type: ignore[no-any-return]
+        credentials, _ = google.auth.default(scopes=list(scopes))
+        return credentials
+    except FileNotFoundError:
+        raise SourceError(f"service-account key file {credentials_file} does not exist") from None
+    except (ValueError, KeyError, OSError) as exc:
+        # The message names missing fields, never the key's contents.
+        raise SourceError(f"service-account key file {credentials_file} cannot be used: {exc}") from None
+    except auth_errors.DefaultCredentialsError as exc:
+        # google-auth's message names the file it looked at, never what is in it.
+        raise SourceError(
+            f"no usable Google credentials ({str(exc).splitlines()[0]}): set GOOGLE_APPLICATION_CREDENTIALS "
+            "(or credentials_file in province.toml) to a service-account key file"
+        ) from None
+
+
+def _warn_if_others_can_read(path: str) -> None:
+    """The key signs in as the service account: a copy readable by every user of the machine is a leak
+    waiting to happen. A warning, not a refusal: the run goes on."""
+    mode = os.stat(path).st_mode
+    if mode & stat.S_IROTH:
+        log.warning(
+            "the service-account key file %s can be read by every user of this machine (mode %o): "
+            "chmod 600 %s",
+            path,
+            stat.S_IMODE(mode),
+            path,
+        )
+
+
+def authorized_session(
+    credentials: Credentials,
+    api: BaseAdapter,
+    *,
+    transport: BaseAdapter | None,
+    timeout_seconds: float,
+    budget: Budget,
+) -> AuthorizedSession:
+    """A session signed in with `credentials` whose API requests go through `api`, and whose token
+    requests have the same deadline and budget: a token's answer is a few hundred bytes, so 1 MB bounds it."""
+    token_session = requests.Session()
+    mount(token_session, DeadlineAdapter(timeout_seconds, transport, budget=budget, max_bytes=1_000_000))
+    session = AuthorizedSession(
+        credentials, auth_request=Request(token_session), refresh_timeout=timeout_seconds
+    )
+    mount(session, api)
+    return session
 
 
 @dataclass(frozen=True)
@@ -121,7 +188,7 @@ class GoogleApi:
             with self._budget.lasting(self.timeout_seconds + self.retry_for_seconds):
                 for attempt in retrying:
                     with attempt:
-                        answer = self._session.request(  # type: ignore[no-untyped-call]
+                        answer = self._session.request(
                             method,
                             self.endpoint + path,
                             params=params,
