@@ -266,3 +266,22 @@ def test_the_shipped_configuration_mounted_read_only_writes_into_the_data_folder
     assert sorted(p.name for p in province.iterdir()) == sorted(
         p.name for p in shipped_dir("config").iterdir()
     )
+
+
+def test_drive_takes_an_id_or_the_link_a_person_copies_and_one_set_up_at_a_time(province: Path) -> None:
+    link = "https://drive.google.com/file/d/1xYzAbCdEfGhIjKlMnOp/view?usp=sharing"
+    edit(province, "province.toml", 'latest_pdf_id = ""', f'latest_pdf_id = "{link}"')
+    assert load_config(province).drive.latest_pdf_id == "1xYzAbCdEfGhIjKlMnOp"
+    folder = "https://drive.google.com/drive/folders/0AbCdEfGhIjKlMnOpQ"
+    edit(province, "province.toml", 'folder_id = ""', f'folder_id = "{folder}"')
+    with pytest.raises(ConfigError, match=r"drive\.folder_id: choose one set-up"):
+        load_config(province)
+    edit(province, "province.toml", f'latest_pdf_id = "{link}"', 'latest_pdf_id = ""')
+    assert load_config(province).drive.folder_id == "0AbCdEfGhIjKlMnOpQ"
+    edit(province, "province.toml", f'folder_id = "{folder}"', 'folder_id = "my brief"')
+    with pytest.raises(ConfigError, match=r"'my brief' is not a Drive file or folder ID"):
+        load_config(province)
+    edit(province, "province.toml", 'folder_id = "my brief"', 'folder_id = ""')
+    edit(province, "province.toml", 'latest_html_id = ""', 'latest_html_id = "1AbCdEfGhIjKlMnOpQ"')
+    with pytest.raises(ConfigError, match=r"latest_pdf_id: is missing: latest_html_id is published beside"):
+        load_config(province)

@@ -398,16 +398,23 @@ def _load(name: str, texts: Mapping[str, str]) -> _Table:
         raise ConfigError(name, "(syntax)", str(exc)) from exc
 
 
+def _id_from(text: str, link: re.Pattern[str], wrong: str) -> str:
+    """A Google ID, from the ID itself or from a link whose last group is it; ValueError(text + wrong)."""
+    text = text.strip()
+    found = link.search(text)
+    key = found[found.lastindex or 0] if found else text
+    if not _GOOGLE_ID.match(key):
+        raise ValueError(f"{text!r} {wrong}")
+    return key
+
+
 def spreadsheet_key(text: str) -> str:
     """A spreadsheet's key, from the key itself or from its URL as a browser shows it."""
-    text = text.strip()
-    found = _SPREADSHEET_URL.search(text)
-    key = found[1] if found else text
-    if not _GOOGLE_ID.match(key):
-        raise ValueError(
-            f"{text!r} is not a spreadsheet key or URL: the key is the part of the URL between /d/ and /edit"
-        )
-    return key
+    return _id_from(
+        text,
+        _SPREADSHEET_URL,
+        "is not a spreadsheet key or URL: the key is the part of the URL between /d/ and /edit",
+    )
 
 
 def form_id(text: str) -> str:
@@ -492,14 +499,9 @@ def _parse_google(doc: _Table, base: Path, environ: Mapping[str, str]) -> Google
 
 def drive_id(text: str) -> str:
     """A Drive file's or folder's ID, from the ID itself or from its link (Share > Copy link)."""
-    text = text.strip()
-    found = _DRIVE_URL.search(text)
-    key = found[1] if found else text
-    if not _GOOGLE_ID.match(key):
-        raise ValueError(
-            f"{text!r} is not a Drive file or folder ID, nor its link (…/file/d/ID/view, …/folders/ID)"
-        )
-    return key
+    return _id_from(
+        text, _DRIVE_URL, "is not a Drive file or folder ID, nor its link (…/file/d/ID/view, …/folders/ID)"
+    )
 
 
 def _parse_drive(doc: _Table, environ: Mapping[str, str]) -> Drive:
