@@ -445,3 +445,33 @@ def test_health_fails_when_an_owed_catch_up_never_ran(tmp_path: Path) -> None:
     assert why == "sync: a catch-up owed since 2024-09-02T13:30:00+07:00 has not run"
     book.record(RunRecord("sync", bkk(2024, 9, 2, 13, 34), True, "ok"))
     assert health(planned, book, now=bkk(2024, 9, 2, 13, 35), grace=GRACE)[0]
+
+
+def test_the_operator_reruns_a_failed_job_now_and_its_success_clears_the_health_check(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A job that runs four times a year (the quarter's final brief) failed for a passing reason: the
+    # operator fixes the cause and runs it now instead of staying unhealthy for three months.
+    monkeypatch.chdir(tmp_path)
+    config = config_in(tmp_path)
+    workbook = tmp_path / "otop.xlsx"
+    text = (config / "province.toml").read_text(encoding="utf-8")
+    (config / "province.toml").write_text(
+        text.replace('workbook = ""', f'workbook = "{workbook}"'), encoding="utf-8"
+    )
+    workbook.write_bytes(b"PK\x03\x04 not really a workbook")
+    run_job = ["schedule", "--config", str(config), "--run", "brief-quarter-final"]
+    assert main(run_job) == 1
+    assert main(["status", "--check", "--config", str(config)]) == 1
+    assert "unhealthy: brief-quarter-final failed at" in capsys.readouterr().out
+    assert main(["demo", "--force", str(workbook)]) == 0
+    assert main(run_job) == 0
+    capsys.readouterr()
+    assert main(["status", "--check", "--config", str(config)]) == 0
+    assert capsys.readouterr().out.startswith("healthy: last success")
+    assert (tmp_path / "config" / "briefs" / "brief-latest.pdf").is_file()  # the job's brief, rendered
+    assert main(["schedule", "--config", str(config), "--run", "nightly"]) == 1
+    assert (
+        "no job named 'nightly' in schedule.toml; its jobs: sync, brief-before-deadline"
+        in capsys.readouterr().err
+    )

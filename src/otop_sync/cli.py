@@ -128,6 +128,12 @@ def _parser() -> argparse.ArgumentParser:
         "--list", action="store_true", help="show the jobs and their next fire times, then exit"
     )
     schedule.add_argument("--as-of", metavar="DATETIME", type=_as_of, help="with --list: as if it were then")
+    schedule.add_argument(
+        "--run",
+        metavar="JOB",
+        help="run this job of schedule.toml once now, as the service runs it, and exit (a success "
+        "clears the job's failure from `status --check`)",
+    )
     schedule.set_defaults(command=_schedule)
 
     status = commands.add_parser("status", parents=[common], help="the last runs, the next one, and health")
@@ -440,6 +446,18 @@ def _schedule(args: argparse.Namespace) -> int:
     _target(app, args, "schedule", unattended=True, writes=False)  # refused here, before anything runs
     scheduler.log_to_file(config)
     runner = scheduler.Runner(app, make_target=lambda: _target(app, args, "schedule", unattended=True))
+    if args.run is not None:
+        # The operator's retry of a job that failed, without waiting for its next fire time: run and
+        # recorded under the job's name, with its alert, exactly as the service runs it.
+        job = next((item.job for item in planned if item.job.name == args.run), None)
+        if job is None:
+            names = ", ".join(item.job.name for item in planned)
+            raise UsageError(f"no job named {args.run!r} in schedule.toml; its jobs: {names}")
+        try:
+            return 0 if runner.run_job(job) else 1
+        finally:
+            if app.renderer is not None:
+                app.renderer.close()
     if app.renderer is not None:
         app.renderer.start()  # it warms up while the scheduler waits for the first job
     try:
