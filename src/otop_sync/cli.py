@@ -374,7 +374,8 @@ def _print_summary(outcome: Outcome, brief: dict[str, object] | None) -> None:
     from otop_sync.tables import grade_text, needs_text, rounded
 
     rows = outcome.rows
-    print(f"{outcome.quarter.label} ({outcome.quarter.code}) as of {outcome.as_of.isoformat()}")
+    as_of = outcome.as_of.isoformat(timespec="seconds")  # a run without --as-of is graded as of now
+    print(f"{outcome.quarter.label} ({outcome.quarter.code}) as of {as_of}")
     print(
         f"rows read {rows.read}: used {rows.used}, superseded {rows.superseded}, rejected {rows.rejected}; "
         f"flagged {len(outcome.flags)}"
