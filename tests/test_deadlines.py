@@ -1,6 +1,7 @@
 """Every client gives up within its bound, whatever way a real server sends (or fails to send) its answer,
-over real sockets on loopback: Google Sheets, Google's token endpoint, Google Forms and LINE. A cut answer
-is an error, never a complete one: never "sent", never "applied", never a form read as empty."""
+over real sockets on loopback: Google Sheets, Google's token endpoint, Google Forms, Google Drive and LINE.
+A cut answer is an error, never a complete one: never "sent", never "applied", never "published", never a
+form read as empty."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ from pathlib import Path
 import pytest
 
 from otop_sync.cli import main
-from otop_sync.config import Action
+from otop_sync.config import Action, Drive
+from otop_sync.drive import SCOPE as DRIVE_SCOPE
+from otop_sync.drive import DriveClient
 from otop_sync.errors import LineError, SourceError
 from otop_sync.google_api import load_credentials
 from otop_sync.google_forms import SCOPE_READ, FormsClient
@@ -71,6 +74,16 @@ def forms_client(server: TrickleServer, tmp_path: Path) -> FormsClient:
     )
 
 
+def drive_client(server: TrickleServer, tmp_path: Path) -> DriveClient:
+    key = service_account_file(tmp_path, token_uri=server.url + "/token")
+    return DriveClient(
+        Drive(latest_pdf_id="1xYzAbCdEfGhIjKlMnOp", endpoint=server.url),
+        credentials=load_credentials(str(key), scopes=(DRIVE_SCOPE,)),
+        timeout_seconds=TIMEOUT,
+        retry_for_seconds=RETRIES,
+    )
+
+
 def line_client(server: TrickleServer, tmp_path: Path) -> LineClient:
     return LineClient(
         token=TOKEN,
@@ -120,6 +133,21 @@ def test_forms_gives_up_within_its_bound_and_never_reads_an_empty_form(
     assert took <= BOUND
     assert isinstance(error, SourceError)
     assert one_line(error).startswith("could not read the form: Google Forms did not answer within 0.5 s")
+
+
+@pytest.mark.parametrize("behaviour", BEHAVIOURS, ids=lambda b: b.name)
+def test_drive_gives_up_within_its_bound_and_never_says_published(
+    behaviour: Behaviour, tmp_path: Path
+) -> None:
+    brief = tmp_path / "brief-2567Q4-2567-09-16.pdf"
+    brief.write_bytes(b"%PDF-1.7 an edition")
+    with TrickleServer(behaviour=behaviour) as server:
+        client = drive_client(server, tmp_path)
+        took, error = timed(lambda: client.publish([brief], latest=True, at=bkk(2024, 9, 16, 8)))
+    assert took <= BOUND
+    assert isinstance(error, SourceError)
+    assert one_line(error).startswith("could not publish brief-2567Q4-2567-09-16.pdf on Google Drive")
+    assert "Google Drive did not answer within 0.5 s" in str(error)
 
 
 @pytest.mark.parametrize("behaviour", BEHAVIOURS, ids=lambda b: b.name)
