@@ -40,7 +40,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import requests
 from requests.adapters import BaseAdapter
 
-from .contract import Violation, drive
+from .contract import Violation, _parse_mask, drive
 from .fake_sheets import ApiError, Call, Grants, _response
 
 FOLDER = "application/vnd.google-apps.folder"
@@ -116,8 +116,14 @@ class FakeDriveAPI(BaseAdapter):
         return self._add(FakeFile(self._id(), name, FOLDER, [drive_id], drive_id=drive_id))
 
     def in_folder(self, folder: FakeFile) -> dict[str, FakeFile]:
-        """The folder's files (not trashed), by name."""
-        return {f.name: f for f in self.files.values() if folder.file_id in f.parents and not f.trashed}
+        """The folder's files (not trashed), by name; two of one name (Drive allows it) fail the test, since
+        otop_sync must replace a file, never create its twin."""
+        found = [f for f in self.files.values() if folder.file_id in f.parents and not f.trashed]
+        by_name = {f.name: f for f in found}
+        assert len(by_name) == len(found), (
+            f"two files of one name in {folder.name}: {[f.name for f in found]}"
+        )
+        return by_name
 
     def uploads(self) -> list[Call]:
         return [c for c in self.log if c.path.startswith("/upload/")]
@@ -150,6 +156,7 @@ class FakeDriveAPI(BaseAdapter):
             answer = self._handle(
                 call, relative, query, metadata or {}, media, self.grants.scopes.get(token, set())
             )
+            answer = _partial(answer, (query.get("fields") or [""])[0])
             if upload and self.lose_next_answer:
                 self.lose_next_answer = False
                 raise ApiError(503, "The service is currently unavailable.", "backendError")
@@ -299,6 +306,34 @@ def _upload_problems(
     if size > int(upload["maxSize"]):
         problems.append(Violation("", f"Media larger than {upload['maxSize']} bytes"))
     return problems
+
+
+# Drive answers only the fields asked for, and without `fields` a default few (the performance guide,
+# "Return specific fields": files.get gives kind, id, name and mimeType). A client that reads a field it
+# did not ask for gets nothing from the real service, and so it does here.
+DEFAULT_FILE_FIELDS = "kind,id,name,mimeType"
+
+
+def _partial(answer: dict[str, Any], fields: str) -> dict[str, Any]:
+    if not fields:
+        listing = "files" in answer
+        fields = f"kind,files({DEFAULT_FILE_FIELDS})" if listing else DEFAULT_FILE_FIELDS
+    return _select(answer, _parse_mask(fields))
+
+
+def _select(value: Any, paths: list[tuple[str, ...]]) -> Any:
+    if isinstance(value, list):
+        return [_select(item, paths) for item in value]
+    if not isinstance(value, dict):
+        return value
+    chosen: dict[str, Any] = {}
+    for name in dict.fromkeys(path[0] for path in paths):
+        if name not in value:
+            continue
+        rest = [path[1:] for path in paths if path[0] == name and len(path) > 1]
+        whole = any(len(path) == 1 for path in paths if path[0] == name)
+        chosen[name] = value[name] if whole or not rest else _select(value[name], rest)
+    return chosen
 
 
 def _query_terms(q: str) -> tuple[str, str]:
