@@ -328,7 +328,8 @@ class App:
                 if files is not None and failure is None and self.config.drive.configured:
                     edition, failure = self._publish(files)
             elif action is not Action.SYNC:
-                message, delivery = self._message(action, outcome, send=sending)
+                brief_url = published.link if published else ""
+                message, delivery = self._message(action, outcome, send=sending, brief_url=brief_url)
         self._warn_if_another_province(outcome, target)
         summary = summary_line(outcome, seconds=time.monotonic() - started, api_calls=target.source.api_calls)
         return Result(outcome, summary, files, failure, edition, message, delivery)
@@ -447,17 +448,17 @@ class App:
 
     # Messages ----------------------------------------------------------------------------------------
 
-    def _message(self, action: Action, outcome: Outcome, *, send: bool) -> tuple[Message | None, str]:
+    def _message(
+        self, action: Action, outcome: Outcome, *, send: bool, brief_url: str = ""
+    ) -> tuple[Message | None, str]:
+        """`brief_url`: the latest brief on Drive, for the announcement (read once, with the run's tabs)."""
         if action is Action.REMIND:
             message = reminder(outcome, self.config)
             nothing = "nothing to send: every district has reported for this round"
         else:
             key = self.config.google.spreadsheet_key
             url = f"https://docs.google.com/spreadsheets/d/{key}/edit" if key else ""
-            published = self.last_published()
-            message = announcement(
-                outcome, self.config, spreadsheet_url=url, brief_url=published.link if published else ""
-            )
+            message = announcement(outcome, self.config, spreadsheet_url=url, brief_url=brief_url)
             nothing = "nothing to send: no round of this quarter has closed yet"
         if message is None:
             return None, nothing

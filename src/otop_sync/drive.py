@@ -130,7 +130,7 @@ class DriveClient:
             link = ""
             for path in files:
                 published = self._put(folder, f"brief-latest{path.suffix}", path)
-                link = link or published.get("webViewLink", "")
+                link = link or _link_of(published)
             return Published(link, at, stem)
         if not latest or not self.settings.latest_pdf_id:
             return None
@@ -140,7 +140,7 @@ class DriveClient:
             file_id = by_suffix.get(path.suffix)
             if file_id:
                 answer = self._replace(file_id, path)
-                link = link or answer.get("webViewLink", "")
+                link = link or _link_of(answer)
         return Published(link, at, stem)
 
     def _folder(self, folder_id: str) -> dict[str, Any]:
@@ -260,6 +260,11 @@ class DriveClient:
                 f"{self._api.account} as Editor"
             )
         return None
+
+
+def _link_of(file: dict[str, Any]) -> str:
+    """The file's link for people: Drive's webViewLink, else the one every Drive file has by its ID."""
+    return str(file.get("webViewLink") or f"https://drive.google.com/file/d/{file.get('id')}/view")
 
 
 def _quota_advice(problem: str) -> str:
