@@ -154,6 +154,24 @@ def test_the_tabs_and_the_line_announcement_say_where_the_latest_brief_is(
     capsys.readouterr()
     assert main(["announce", "--dry-run", "--as-of", AS_OF]) == 0
     assert f"สรุปสำหรับผู้บริหาร: {link}" in capsys.readouterr().out
+    # The brief moved to another shared file: the old file's link is not given out any more; the new
+    # one is from its first publication on.
+    other = google.api.person_file("brief-latest.pdf", parent="another-folder")
+    edit(
+        google.config,
+        "province.toml",
+        f'latest_pdf_id = "{pdf.file_id}"',
+        f'latest_pdf_id = "{other.file_id}"',
+    )
+    run(capsys, "--as-of", AS_OF, "--no-brief")
+    assert link not in {str(cell) for row in cells(workbook, "สรุปผล") for cell in row}
+    assert main(["announce", "--dry-run", "--as-of", AS_OF]) == 0
+    assert link not in capsys.readouterr().out
+    run(capsys, "--as-of", AS_OF)
+    run(capsys, "--as-of", AS_OF, "--no-brief")
+    assert {row[-1] for row in cells(workbook, "สรุปผล")[1:]} == {
+        f"https://drive.google.com/file/d/{other.file_id}/view?usp=drivesdk"
+    }
 
 
 def test_a_folder_in_a_my_drive_gets_the_one_line_fix_and_the_brief_stays_on_disk(

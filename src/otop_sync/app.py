@@ -444,7 +444,7 @@ class App:
             return None
         from otop_sync.drive import last_published
 
-        return last_published(self.config.service.state_dir)
+        return last_published(self.config.service.state_dir, self.config.drive)
 
     # Messages ----------------------------------------------------------------------------------------
 

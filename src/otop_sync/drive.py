@@ -60,9 +60,10 @@ class Published:
     link: str
     at: datetime
     edition: str  # "brief-2567Q4-2567-09-16"
+    target: str = ""  # the [drive] file or folder it went to: a record of another one is not believed
 
     def as_json(self) -> dict[str, str]:
-        return {"link": self.link, "at": self.at.isoformat(), "edition": self.edition}
+        return {"link": self.link, "at": self.at.isoformat(), "edition": self.edition, "target": self.target}
 
     def save(self, state_dir: Path) -> None:
         try:
@@ -75,15 +76,24 @@ class Published:
             ) from exc
 
 
-def last_published(state_dir: Path) -> Published | None:
-    """What the last publication recorded, or None (never published, or the record set aside)."""
+def target_of(settings: Drive) -> str:
+    """What the configuration publishes to: the shared file (set-up 1) or the folder (set-up 2)."""
+    return settings.folder_id or settings.latest_pdf_id or ""
+
+
+def last_published(state_dir: Path, settings: Drive) -> Published | None:
+    """What the last publication to the configured file or folder recorded; None when there was none
+    (or it went to a file or folder the configuration no longer names: its link would mislead)."""
 
     def parse(raw: Any) -> Published:
         if not isinstance(raw, dict) or not isinstance(raw.get("link"), str) or not raw["link"]:
             raise WrongShape("not a record of a publication")
-        return Published(raw["link"], aware(raw.get("at")), str(raw.get("edition", "")))
+        return Published(
+            raw["link"], aware(raw.get("at")), str(raw.get("edition", "")), str(raw.get("target"))
+        )
 
-    return read_state(state_dir / PUBLISHED, parse, empty=None)
+    published = read_state(state_dir / PUBLISHED, parse, empty=None)
+    return published if published is not None and published.target == target_of(settings) else None
 
 
 class DriveClient:
@@ -131,7 +141,7 @@ class DriveClient:
             for path in files:
                 published = self._put(folder, f"brief-latest{path.suffix}", path)
                 link = link or _link_of(published)
-            return Published(link, at, stem)
+            return Published(link, at, stem, target_of(self.settings))
         if not latest or not self.settings.latest_pdf_id:
             return None
         by_suffix = {".pdf": self.settings.latest_pdf_id, ".html": self.settings.latest_html_id}
@@ -141,7 +151,7 @@ class DriveClient:
             if file_id:
                 answer = self._replace(file_id, path)
                 link = link or _link_of(answer)
-        return Published(link, at, stem)
+        return Published(link, at, stem, target_of(self.settings))
 
     def _folder(self, folder_id: str) -> dict[str, Any]:
         folder = self._get(folder_id, "the folder [drive] folder_id")
