@@ -6,7 +6,8 @@ says:
 
 1. A person creates brief-latest.pdf (and .html) once, in a folder the coordinators can open, and shares
    each with the service account as Editor: each edition replaces its content (a media upload). The link
-   never changes, and Drive keeps the earlier editions as versions of the file.
+   never changes, and Drive keeps the earlier editions as versions of the file (for 30 days: Drive's
+   rule for revisions not marked keepForever; every edition stays in the briefs folder on disk).
 2. In a shared drive (Google Workspace) the service account is a member of, each dated edition is created
    in the folder (a multipart upload), and brief-latest.pdf/.html are created once and then replaced.
 
